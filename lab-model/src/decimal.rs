@@ -1,0 +1,595 @@
+//! Decimal numbers kept as text, and the comparators that qualify them.
+//!
+//! A laboratory value carries its significance in its digits: `5.40` says the
+//! instrument resolved hundredths, `5.4` does not. A binary float would erase that,
+//! so the model keeps the digits it received and never holds an `f64`.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{ModelError, Result};
+
+/// The longest decimal text the model accepts, in bytes.
+///
+/// No instrument reports a value with more digits; a longer run is garbage and
+/// refusing it keeps the model's memory use proportional to meaningful input.
+pub const MAX_DECIMAL_LEN: usize = 64;
+
+/// A decimal number kept exactly as written, in canonical form.
+///
+/// The canonical form is `-?(0|[1-9][0-9]*)(\.[0-9]+)?`: an optional minus, an integer
+/// part without leading zeros, and an optional fraction with at least one digit. No
+/// exponent, no `+`, no grouping, at most [`MAX_DECIMAL_LEN`] bytes. Trailing zeros are
+/// kept: they are significant.
+///
+/// [`Decimal::parse`] accepts only the canonical form. [`Decimal::parse_lenient`]
+/// also reads what instruments actually send and normalizes it:
+///
+/// | input | strict [`parse`](Decimal::parse) | [`parse_lenient`](Decimal::parse_lenient) |
+/// |---|---|---|
+/// | `5.40` | `5.40` | `5.40` |
+/// | `-0.001` | `-0.001` | `-0.001` |
+/// | `.5` | error | `0.5` |
+/// | `5.` | error | `5` |
+/// | `+5` | error | `5` |
+/// | `065.88` | error | `65.88` |
+/// | `  5.5 ` | error | `5.5` |
+/// | `5,5` | error | `5.5` with [`DecimalMark::Comma`] |
+/// | `1e3`, `1,000.0`, `NaN` | error | error |
+///
+/// Equality is textual (`5.40 != 5.4`), because the digits are the data; use
+/// [`Decimal::cmp_value`] to compare magnitudes.
+///
+/// ```
+/// use labwire_model::{Decimal, DecimalMark};
+///
+/// let v = Decimal::parse("5.40")?;
+/// assert_eq!(v.as_str(), "5.40");
+/// assert_eq!(v.fraction_digits(), 2);
+/// assert!(Decimal::parse(".5").is_err());
+/// assert_eq!(Decimal::parse_lenient(".5", DecimalMark::Point)?.as_str(), "0.5");
+/// assert_eq!(Decimal::parse_lenient(" 7,41", DecimalMark::Comma)?.as_str(), "7.41");
+/// # Ok::<(), labwire_model::ModelError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Decimal(String);
+
+/// Which character separates the integer part from the fraction in lenient input.
+///
+/// European analyzers and LIS configurations write `7,41`; whether a comma is a
+/// decimal mark is a property of the connection, never guessed per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DecimalMark {
+    /// `.` as in `7.41` (the HL7, ASTM and DICOM standards).
+    #[default]
+    Point,
+    /// `,` as in `7,41`; a `.` is then refused.
+    Comma,
+}
+
+fn decimal_error(offset: usize, reason: &'static str) -> ModelError {
+    ModelError::Decimal { offset, reason }
+}
+
+impl Decimal {
+    /// Reads a decimal in canonical form only (see the type documentation).
+    ///
+    /// # Errors
+    /// [`ModelError::Decimal`] with the byte offset of the first offending character.
+    pub fn parse(text: &str) -> Result<Self> {
+        validate_canonical(text.as_bytes())?;
+        Ok(Self(text.to_owned()))
+    }
+
+    /// Reads a decimal as instruments send it and normalizes it to canonical form.
+    ///
+    /// Relaxations (each documented in the type's table): surrounding ASCII spaces and
+    /// tabs, a leading `+`, leading zeros, a missing integer part (`.5`), a trailing
+    /// mark without fraction (`5.`), and a comma as decimal mark when `mark` is
+    /// [`DecimalMark::Comma`]. An exponent, a thousands separator, or anything else is
+    /// still an error, so a value such as `1,000.5` is never misread.
+    ///
+    /// # Errors
+    /// [`ModelError::Decimal`] with the byte offset inside `text`.
+    pub fn parse_lenient(text: &str, mark: DecimalMark) -> Result<Self> {
+        let bytes = text.as_bytes();
+        let start = bytes
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t'))
+            .unwrap_or(bytes.len());
+        let end = bytes
+            .iter()
+            .rposition(|b| !matches!(b, b' ' | b'\t'))
+            .map_or(start, |last| last + 1);
+        let body = bytes.get(start..end).unwrap_or_default();
+        if body.is_empty() {
+            return Err(decimal_error(start, "expected a number"));
+        }
+        let mark_byte = match mark {
+            DecimalMark::Point => b'.',
+            DecimalMark::Comma => b',',
+        };
+
+        let (negative, digits_start) = match body.first() {
+            Some(b'-') => (true, 1),
+            Some(b'+') => (false, 1),
+            _ => (false, 0),
+        };
+        let rest = body.get(digits_start..).unwrap_or_default();
+        let (int_part, frac_part) = match rest.iter().position(|&b| b == mark_byte) {
+            Some(at) => (
+                rest.get(..at).unwrap_or_default(),
+                rest.get(at + 1..).unwrap_or_default(),
+            ),
+            None => (rest, &[][..]),
+        };
+        let at = |index: usize| start + digits_start + index;
+        if let Some(bad) = int_part.iter().position(|b| !b.is_ascii_digit()) {
+            return Err(decimal_error(at(bad), "expected a digit"));
+        }
+        if let Some(bad) = frac_part.iter().position(|b| !b.is_ascii_digit()) {
+            return Err(decimal_error(
+                at(int_part.len() + 1 + bad),
+                "expected a digit in the fraction",
+            ));
+        }
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(decimal_error(at(0), "expected a digit"));
+        }
+
+        let significant = int_part
+            .iter()
+            .position(|&b| b != b'0')
+            .map_or(&b"0"[..], |first| int_part.get(first..).unwrap_or(b"0"));
+        let mut out = String::with_capacity(1 + significant.len() + 1 + frac_part.len());
+        if negative {
+            out.push('-');
+        }
+        // Digits only (checked above), so byte-to-char is exact.
+        out.extend(significant.iter().map(|&b| char::from(b)));
+        if !frac_part.is_empty() {
+            out.push('.');
+            out.extend(frac_part.iter().map(|&b| char::from(b)));
+        }
+        if out.len() > MAX_DECIMAL_LEN {
+            return Err(decimal_error(start, "more digits than any measurement has"));
+        }
+        Ok(Self(out))
+    }
+
+    /// The canonical text, as it will be written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the number is written with a minus sign.
+    #[must_use]
+    pub fn is_negative(&self) -> bool {
+        self.0.starts_with('-')
+    }
+
+    /// How many digits follow the decimal point: the resolution the sender stated.
+    #[must_use]
+    pub fn fraction_digits(&self) -> usize {
+        self.0.find('.').map_or(0, |dot| self.0.len() - dot - 1)
+    }
+
+    /// Whether every digit is zero (`0`, `-0.00`).
+    #[must_use]
+    pub fn is_zero(&self) -> bool {
+        self.0.bytes().all(|b| matches!(b, b'0' | b'.' | b'-'))
+    }
+
+    /// The nearest `f64`, for charts and dashboards that need a number. Lossy by
+    /// nature: never store it back into the model.
+    #[must_use]
+    pub fn to_f64(&self) -> f64 {
+        // The canonical grammar is a subset of Rust's float grammar.
+        self.0.parse().unwrap_or(f64::NAN)
+    }
+
+    /// Compares magnitudes exactly, ignoring trailing fraction zeros and the sign of
+    /// zero (`5.40` equals `5.4`, `-0` equals `0`).
+    #[must_use]
+    pub fn cmp_value(&self, other: &Self) -> Ordering {
+        let (a_neg, a_int, a_frac) = self.parts();
+        let (b_neg, b_int, b_frac) = other.parts();
+        let a_neg = a_neg && !self.is_zero();
+        let b_neg = b_neg && !other.is_zero();
+        match (a_neg, b_neg) {
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+            (negative, _) => {
+                // Canonical integer parts have no leading zeros: longer means larger.
+                let magnitude = a_int
+                    .len()
+                    .cmp(&b_int.len())
+                    .then_with(|| a_int.cmp(b_int))
+                    .then_with(|| a_frac.cmp(b_frac));
+                if negative {
+                    magnitude.reverse()
+                } else {
+                    magnitude
+                }
+            }
+        }
+    }
+
+    /// Sign, integer digits, and fraction digits without trailing zeros.
+    fn parts(&self) -> (bool, &str, &str) {
+        let (negative, body) = match self.0.strip_prefix('-') {
+            Some(body) => (true, body),
+            None => (false, self.0.as_str()),
+        };
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        (negative, int, frac.trim_end_matches('0'))
+    }
+}
+
+/// Checks the canonical grammar; returns the offset of the first violation.
+fn validate_canonical(bytes: &[u8]) -> Result<()> {
+    if bytes.len() > MAX_DECIMAL_LEN {
+        return Err(decimal_error(0, "more digits than any measurement has"));
+    }
+    let mut i = usize::from(bytes.first() == Some(&b'-'));
+    let int_start = i;
+    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    match i - int_start {
+        0 => return Err(decimal_error(i, "expected a digit")),
+        1 => {}
+        _ if bytes.get(int_start) == Some(&b'0') => {
+            return Err(decimal_error(int_start, "leading zero"));
+        }
+        _ => {}
+    }
+    match bytes.get(i) {
+        None => return Ok(()),
+        Some(b'.') => i += 1,
+        Some(_) => return Err(decimal_error(i, "expected a digit or '.'")),
+    }
+    let frac_start = i;
+    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    if i == frac_start {
+        return Err(decimal_error(i, "expected a digit after '.'"));
+    }
+    if i != bytes.len() {
+        return Err(decimal_error(i, "expected a digit"));
+    }
+    Ok(())
+}
+
+impl fmt::Debug for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Decimal({})", self.0)
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Decimal {
+    type Err = ModelError;
+    fn from_str(text: &str) -> Result<Self> {
+        Self::parse(text)
+    }
+}
+
+impl TryFrom<&str> for Decimal {
+    type Error = ModelError;
+    fn try_from(text: &str) -> Result<Self> {
+        Self::parse(text)
+    }
+}
+
+macro_rules! decimal_from_int {
+    ($($int:ty),*) => {$(
+        impl From<$int> for Decimal {
+            fn from(value: $int) -> Self {
+                Self(value.to_string())
+            }
+        }
+    )*};
+}
+decimal_from_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl serde::Serialize for Decimal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Decimal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Decimal;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal number as a string, such as \"5.40\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Decimal, E> {
+                Decimal::parse(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Decimal {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let negative = bool::arbitrary(u)?;
+        let int = u64::arbitrary(u)?;
+        let frac_digits = u.int_in_range(0..=12)?;
+        let mut text = if negative {
+            format!("-{int}")
+        } else {
+            int.to_string()
+        };
+        if frac_digits > 0 {
+            text.push('.');
+            for _ in 0..frac_digits {
+                text.push(char::from(b'0' + u.int_in_range(0..=9)?));
+            }
+        }
+        Ok(Self(text))
+    }
+}
+
+/// A comparator qualifying a value or a bound: `<0.5`, `>=10`, `<>0`.
+///
+/// Only the comparators that change meaning are kept; `=` (allowed by HL7 SN) is no
+/// comparator at all, so [`Comparator::strip_prefix`] drops it. The set is closed: a
+/// text starting with anything else is not a qualified number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Comparator {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `<>` (HL7 SN "not equal")
+    Ne,
+}
+
+impl Comparator {
+    /// Every comparator.
+    pub const ALL: [Self; 5] = [Self::Lt, Self::Le, Self::Gt, Self::Ge, Self::Ne];
+
+    /// The comparator's symbol.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lt => "<",
+            Self::Le => "<=",
+            Self::Gt => ">",
+            Self::Ge => ">=",
+            Self::Ne => "<>",
+        }
+    }
+
+    /// Reads a symbol exactly (`<`, `<=`, `>`, `>=`, `<>`).
+    #[must_use]
+    pub fn from_symbol(symbol: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == symbol)
+    }
+
+    /// Splits a leading comparator off a value such as `<=0.25` or `> 15000`.
+    ///
+    /// Returns the comparator (none for `=` or no symbol) and the rest with leading
+    /// spaces removed. The two-character symbols are tried first.
+    ///
+    /// ```
+    /// use labwire_model::Comparator;
+    /// assert_eq!(Comparator::strip_prefix("<=0.25"), (Some(Comparator::Le), "0.25"));
+    /// assert_eq!(Comparator::strip_prefix("> 15000"), (Some(Comparator::Gt), "15000"));
+    /// assert_eq!(Comparator::strip_prefix("=5"), (None, "5"));
+    /// assert_eq!(Comparator::strip_prefix("5"), (None, "5"));
+    /// ```
+    #[must_use]
+    pub fn strip_prefix(text: &str) -> (Option<Self>, &str) {
+        let (comparator, rest) = [
+            (Some(Self::Le), "<="),
+            (Some(Self::Ge), ">="),
+            (Some(Self::Ne), "<>"),
+            (Some(Self::Lt), "<"),
+            (Some(Self::Gt), ">"),
+            (None, "="),
+        ]
+        .into_iter()
+        .find_map(|(comparator, symbol)| text.strip_prefix(symbol).map(|rest| (comparator, rest)))
+        .unwrap_or((None, text));
+        (comparator, rest.trim_start_matches([' ', '\t']))
+    }
+}
+
+impl fmt::Display for Comparator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Comparator {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Comparator {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Comparator;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("one of \"<\", \"<=\", \">\", \">=\", \"<>\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, symbol: &str) -> Result<Comparator, E> {
+                Comparator::from_symbol(symbol)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(symbol), &self))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Comparator {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(*u.choose(&Self::ALL)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offset_of(result: Result<Decimal>) -> usize {
+        match result {
+            Err(ModelError::Decimal { offset, .. }) => offset,
+            other => panic!("expected a decimal error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn canonical_values_are_kept_digit_for_digit() {
+        for text in [
+            "5.40",
+            "-0.001",
+            "0",
+            "0.0",
+            "-0",
+            "123456789.000",
+            "10",
+            "7",
+        ] {
+            assert_eq!(Decimal::parse(text).unwrap().as_str(), text);
+        }
+    }
+
+    #[test]
+    fn strict_parse_rejects_non_canonical_forms_with_offsets() {
+        assert_eq!(offset_of(Decimal::parse(".5")), 0);
+        assert_eq!(offset_of(Decimal::parse("5.")), 2);
+        assert_eq!(offset_of(Decimal::parse("+5")), 0);
+        assert_eq!(offset_of(Decimal::parse("065.88")), 0);
+        assert_eq!(offset_of(Decimal::parse("-065")), 1);
+        assert_eq!(offset_of(Decimal::parse("1e3")), 1);
+        assert_eq!(offset_of(Decimal::parse("5,5")), 1);
+        assert_eq!(offset_of(Decimal::parse("1.2.3")), 3);
+        assert_eq!(offset_of(Decimal::parse("")), 0);
+        assert_eq!(offset_of(Decimal::parse("-")), 1);
+        assert_eq!(offset_of(Decimal::parse(" 5")), 0);
+        assert_eq!(offset_of(Decimal::parse("NaN")), 0);
+        assert_eq!(offset_of(Decimal::parse("١")), 0); // a non-ASCII digit
+    }
+
+    #[test]
+    fn lenient_parse_normalizes_what_instruments_send() {
+        let lenient = |text| Decimal::parse_lenient(text, DecimalMark::Point).unwrap();
+        assert_eq!(lenient(".5").as_str(), "0.5");
+        assert_eq!(lenient("-.5").as_str(), "-0.5");
+        assert_eq!(lenient("5.").as_str(), "5");
+        assert_eq!(lenient("+5").as_str(), "5");
+        assert_eq!(lenient("065.88").as_str(), "65.88");
+        assert_eq!(lenient("000").as_str(), "0");
+        assert_eq!(lenient("  5.5 ").as_str(), "5.5");
+        assert_eq!(lenient("\t5.50\t").as_str(), "5.50");
+        assert_eq!(lenient("5.40").as_str(), "5.40");
+    }
+
+    #[test]
+    fn lenient_parse_still_refuses_ambiguous_numbers() {
+        let lenient = |text| Decimal::parse_lenient(text, DecimalMark::Point);
+        assert_eq!(offset_of(lenient("1,000.5")), 1);
+        assert_eq!(offset_of(lenient("1e3")), 1);
+        assert_eq!(offset_of(lenient("  ")), 2);
+        assert_eq!(offset_of(lenient(" .")), 1);
+        assert_eq!(offset_of(lenient("+")), 1);
+        assert_eq!(offset_of(lenient("5 5")), 1);
+        assert_eq!(offset_of(lenient("-----")), 1);
+        assert_eq!(offset_of(lenient("5.5.5")), 3);
+        let comma = |text| Decimal::parse_lenient(text, DecimalMark::Comma);
+        assert_eq!(comma("7,41").unwrap().as_str(), "7.41");
+        assert_eq!(comma("25,2").unwrap().as_str(), "25.2");
+        assert_eq!(offset_of(comma("7.41")), 1);
+    }
+
+    #[test]
+    fn overlong_numbers_are_refused() {
+        let long = "1".repeat(MAX_DECIMAL_LEN + 1);
+        assert!(Decimal::parse(&long).is_err());
+        assert!(Decimal::parse_lenient(&long, DecimalMark::Point).is_err());
+        assert!(Decimal::parse(&long[..MAX_DECIMAL_LEN]).is_ok());
+        // Leading zeros do not count against the limit once normalized away.
+        let padded = format!("{}{}", "0".repeat(100), "5");
+        assert_eq!(
+            Decimal::parse_lenient(&padded, DecimalMark::Point)
+                .unwrap()
+                .as_str(),
+            "5"
+        );
+    }
+
+    #[test]
+    fn value_comparison_is_exact() {
+        let d = |text| Decimal::parse(text).unwrap();
+        assert_eq!(d("5.40").cmp_value(&d("5.4")), Ordering::Equal);
+        assert_eq!(d("-0").cmp_value(&d("0.00")), Ordering::Equal);
+        assert_eq!(d("10").cmp_value(&d("9.999")), Ordering::Greater);
+        assert_eq!(d("-10").cmp_value(&d("-9.999")), Ordering::Less);
+        assert_eq!(d("0.1").cmp_value(&d("0.09")), Ordering::Greater);
+        assert_eq!(d("-0.1").cmp_value(&d("0")), Ordering::Less);
+        assert_eq!(d("123").cmp_value(&d("124")), Ordering::Less);
+        assert_ne!(d("5.40"), d("5.4"), "equality is textual");
+    }
+
+    #[test]
+    fn helpers() {
+        let d = Decimal::parse("-12.500").unwrap();
+        assert!(d.is_negative());
+        assert_eq!(d.fraction_digits(), 3);
+        assert!((d.to_f64() + 12.5).abs() < f64::EPSILON);
+        assert!(Decimal::parse("-0.000").unwrap().is_zero());
+        assert_eq!(Decimal::from(-42_i32).as_str(), "-42");
+        assert_eq!(format!("{d} {d:?}"), "-12.500 Decimal(-12.500)");
+    }
+
+    #[test]
+    fn json_is_a_string_and_validated() {
+        let d = Decimal::parse("5.40").unwrap();
+        assert_eq!(serde_json::to_string(&d).unwrap(), "\"5.40\"");
+        assert_eq!(serde_json::from_str::<Decimal>("\"5.40\"").unwrap(), d);
+        assert!(serde_json::from_str::<Decimal>("\".5\"").is_err());
+        assert!(serde_json::from_str::<Decimal>("5.40").is_err());
+    }
+
+    #[test]
+    fn comparators() {
+        for c in Comparator::ALL {
+            assert_eq!(Comparator::from_symbol(c.as_str()), Some(c));
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(serde_json::from_str::<Comparator>(&json).unwrap(), c);
+        }
+        assert_eq!(Comparator::from_symbol("="), None);
+        assert_eq!(Comparator::strip_prefix("<>0"), (Some(Comparator::Ne), "0"));
+        assert_eq!(
+            Comparator::strip_prefix(">=\t10"),
+            (Some(Comparator::Ge), "10")
+        );
+        assert_eq!(Comparator::strip_prefix(""), (None, ""));
+        assert!(serde_json::from_str::<Comparator>("\"=\"").is_err());
+    }
+}

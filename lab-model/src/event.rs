@@ -1,0 +1,443 @@
+//! Lab events: what the protocol crates produce and the MQTT mapping consumes.
+
+use crate::coding::Coding;
+use crate::decimal::Decimal;
+use crate::entities::{Instrument, Patient, Specimen, SubstanceLot};
+use crate::result::{LabResult, ResultReport};
+use crate::sensitive::Sensitive;
+use crate::time::LabTimestamp;
+use crate::{
+    AlertLevel, CalibrationState, CalibrationType, ControlState, EquipmentState, Outcome,
+    SourceProtocol,
+};
+
+/// Where an event came from: protocol, message, sender, times.
+///
+/// Every event carries one, so a consumer can trace any value back to the message
+/// and position it was read from, and de-duplicate re-sent messages.
+///
+/// JSON: `{"protocol": "hl7v2", "version": "2.5.1", "message_id": "MSG00042",
+/// "sender": "ANALYZER^LAB", "sent_at": "…", "received_at": "…", "gateway": "gw-01",
+/// "location": "OBR(1)"}`. `protocol` is always written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Provenance {
+    /// The wire protocol.
+    pub protocol: SourceProtocol,
+    /// The protocol version the sender declared (HL7 MSH-12, ASTM H-13, DICOM transfer
+    /// syntax UID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The sender's message id (HL7 MSH-10, ASTM H-3, DICOM SOP Instance UID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// The sending application or device as named in the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    /// When the sender says it created the message (HL7 MSH-7, ASTM H-14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<LabTimestamp>,
+    /// When labwire received it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<LabTimestamp>,
+    /// The gateway that received it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// Where in the message the event was read (`OBR(2)`, `P record 3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+impl Provenance {
+    /// Provenance naming only the protocol.
+    #[must_use]
+    pub fn new(protocol: SourceProtocol) -> Self {
+        Self {
+            protocol,
+            version: None,
+            message_id: None,
+            sender: None,
+            sent_at: None,
+            received_at: None,
+            gateway: None,
+            location: None,
+        }
+    }
+}
+
+impl Default for Provenance {
+    /// Provenance with an empty protocol name, for events built by hand.
+    fn default() -> Self {
+        Self::new(SourceProtocol::Other(String::new()))
+    }
+}
+
+/// The state of an instrument: operating, paused, in maintenance; who controls it;
+/// how urgent its condition is (HL7 EQU, vendor status records).
+///
+/// The latest status is what a dashboard shows, so the MQTT mapping publishes it
+/// retained. It has no patient fields by construction.
+///
+/// JSON: `{"instrument": {…}, "state": "OP", "control": "R", "alert": "N", "at": "…",
+/// "details": [{…}], "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct EquipmentStatus {
+    /// The instrument.
+    pub instrument: Instrument,
+    /// Operating state (HL7 table 0365).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<EquipmentState>,
+    /// Local or remote control (HL7 table 0366).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<ControlState>,
+    /// Alert level (HL7 table 0367).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertLevel>,
+    /// When the state was reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<LabTimestamp>,
+    /// Further vendor-coded detail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Coding>,
+    /// Where the status came from.
+    pub provenance: Provenance,
+}
+
+/// An alarm or error an instrument raised or cleared: a clot, a reagent running out,
+/// a temperature out of range.
+///
+/// JSON: `{"instrument": {…}, "code": {…}, "text": "…", "level": "S", "active": true,
+/// "at": "…", "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Alarm {
+    /// The instrument.
+    pub instrument: Instrument,
+    /// The vendor's alarm code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Coding>,
+    /// The alarm text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Severity (HL7 table 0367).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<AlertLevel>,
+    /// `true` when raised, `false` when cleared, absent when the sender does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<LabTimestamp>,
+    /// Where the alarm came from.
+    pub provenance: Provenance,
+}
+
+/// A calibration performed on an instrument, with its verdict and the lots used.
+///
+/// JSON: `{"instrument": {…}, "test": {…}, "kind": "two-point", "state": "calibrated",
+/// "outcome": "pass", "at": "…", "valid_until": "…", "substances": [{…}],
+/// "results": [{…}], "notes": ["…"], "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct CalibrationEvent {
+    /// The instrument.
+    pub instrument: Instrument,
+    /// The test (assay) calibrated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<Coding>,
+    /// Calibration type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CalibrationType>,
+    /// Resulting calibration state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<CalibrationState>,
+    /// Accepted or rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// When it was performed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<LabTimestamp>,
+    /// Until when the calibration is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<LabTimestamp>,
+    /// Calibrator and reagent lots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub substances: Vec<SubstanceLot>,
+    /// Measurements taken during calibration (signal per calibrator level).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<LabResult>,
+    /// Comments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Where the event came from.
+    pub provenance: Provenance,
+}
+
+/// One analyte's QC measurement with its target, spread and verdict.
+///
+/// JSON: `{"result": {…}, "target": "5.0", "sd": "0.2", "outcome": "warning",
+/// "rules_violated": ["1-2s"]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct QcResult {
+    /// The measurement.
+    pub result: LabResult,
+    /// The control material's target (mean) value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Decimal>,
+    /// The allowed standard deviation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sd: Option<Decimal>,
+    /// Accepted, warning, rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The QC rules violated, as named by the instrument (Westgard `1-3s`, `2-2s` …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules_violated: Vec<String>,
+}
+
+/// A quality-control run: control material measured, with per-analyte verdicts.
+///
+/// QC results that arrive as ordinary results (an HL7 OUL with SPM-11 `Q`, an ASTM
+/// order with action code `Q`) stay [`LabEvent::Results`] with a QC specimen role;
+/// this event is for instruments that report QC as such, with targets and rules.
+///
+/// JSON: `{"instrument": {…}, "specimen": {…}, "control": {…}, "results": [{…}],
+/// "at": "…", "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct QcEvent {
+    /// The instrument.
+    pub instrument: Instrument,
+    /// The control specimen (role `Q`, `E` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specimen: Option<Specimen>,
+    /// The control material lot and level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<SubstanceLot>,
+    /// Per-analyte measurements and verdicts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<QcResult>,
+    /// When the run was performed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<LabTimestamp>,
+    /// Where the event came from.
+    pub provenance: Provenance,
+}
+
+/// What an instrument is and what it can do: its identity and test menu. Published
+/// once per connection, like a birth certificate.
+///
+/// JSON: `{"instrument": {…}, "tests": [{…}], "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct InstrumentMeta {
+    /// The instrument.
+    pub instrument: Instrument,
+    /// Tests the instrument offers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<Coding>,
+    /// Where the description came from.
+    pub provenance: Provenance,
+}
+
+/// A DICOM image's header as a lab event: which study, series and instance, which
+/// device, which specimen and container (a pathology slide, a gel). Never pixels.
+///
+/// JSON: `{"study_uid": "…", "series_uid": "…", "instance_uid": "…",
+/// "sop_class_uid": "…", "modality": "SM", "study_at": "…", "acquired_at": "…",
+/// "accession": "…", "patient": {…}, "instrument": {…}, "specimens": [{…}],
+/// "image_type": ["ORIGINAL", "PRIMARY", "VOLUME"], "institution": "…",
+/// "department": "…", "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct ImagingStudy {
+    /// Study Instance UID (0020,000D).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study_uid: Option<String>,
+    /// Series Instance UID (0020,000E).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_uid: Option<String>,
+    /// SOP Instance UID (0008,0018).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_uid: Option<String>,
+    /// SOP Class UID (0008,0016): what kind of image (whole-slide, secondary capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sop_class_uid: Option<String>,
+    /// Modality (0008,0060), such as `SM` for slide microscopy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modality: Option<String>,
+    /// Study date and time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study_at: Option<LabTimestamp>,
+    /// Acquisition date and time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquired_at: Option<LabTimestamp>,
+    /// Accession number (0008,0050), the join key to the LIS order; protected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accession: Option<Sensitive<String>>,
+    /// The patient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<Patient>,
+    /// The scanner or imager.
+    pub instrument: Instrument,
+    /// Specimens imaged, with container (slide) ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub specimens: Vec<Specimen>,
+    /// Image Type (0008,0008) values, such as `VOLUME` or `LABEL` for slide pyramids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_type: Vec<String>,
+    /// Institution name (0008,0080).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution: Option<String>,
+    /// Department name (0008,1040).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Where the header came from.
+    pub provenance: Provenance,
+}
+
+/// The kind of a [`LabEvent`], for routing (the MQTT topic's last level).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// [`LabEvent::Results`]
+    Results,
+    /// [`LabEvent::Qc`]
+    Qc,
+    /// [`LabEvent::Calibration`]
+    Calibration,
+    /// [`LabEvent::Status`]
+    Status,
+    /// [`LabEvent::Alarm`]
+    Alarm,
+    /// [`LabEvent::InstrumentMeta`]
+    InstrumentMeta,
+    /// [`LabEvent::ImagingStudy`]
+    ImagingStudy,
+}
+
+impl EventKind {
+    /// The name used in JSON (`"results"`, `"instrument_meta"` …).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Results => "results",
+            Self::Qc => "qc",
+            Self::Calibration => "calibration",
+            Self::Status => "status",
+            Self::Alarm => "alarm",
+            Self::InstrumentMeta => "instrument_meta",
+            Self::ImagingStudy => "imaging_study",
+        }
+    }
+}
+
+/// Everything labwire reads from an instrument, as one type: the shared vocabulary
+/// between the protocol crates and the MQTT mapping.
+///
+/// JSON: the variant's object with a `type` field naming the variant:
+/// `{"type": "results", "instrument": {…}, "results": [{…}], "provenance": {…}}`,
+/// `{"type": "status", …}`, `{"type": "instrument_meta", …}`. Unknown fields are
+/// ignored when reading, so a consumer on an older version reads newer events.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the variants are within a few hundred bytes of each other; boxing would cost every consumer an indirection for no gain"
+)]
+pub enum LabEvent {
+    /// Results of one order on one specimen.
+    Results(ResultReport),
+    /// A QC run.
+    Qc(QcEvent),
+    /// A calibration.
+    Calibration(CalibrationEvent),
+    /// Equipment status.
+    Status(EquipmentStatus),
+    /// An alarm raised or cleared.
+    Alarm(Alarm),
+    /// The instrument's identity and capabilities.
+    InstrumentMeta(InstrumentMeta),
+    /// A DICOM image header.
+    ImagingStudy(ImagingStudy),
+}
+
+impl LabEvent {
+    /// The event's kind.
+    #[must_use]
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::Results(_) => EventKind::Results,
+            Self::Qc(_) => EventKind::Qc,
+            Self::Calibration(_) => EventKind::Calibration,
+            Self::Status(_) => EventKind::Status,
+            Self::Alarm(_) => EventKind::Alarm,
+            Self::InstrumentMeta(_) => EventKind::InstrumentMeta,
+            Self::ImagingStudy(_) => EventKind::ImagingStudy,
+        }
+    }
+
+    /// The instrument the event is about.
+    #[must_use]
+    pub fn instrument(&self) -> &Instrument {
+        match self {
+            Self::Results(e) => &e.instrument,
+            Self::Qc(e) => &e.instrument,
+            Self::Calibration(e) => &e.instrument,
+            Self::Status(e) => &e.instrument,
+            Self::Alarm(e) => &e.instrument,
+            Self::InstrumentMeta(e) => &e.instrument,
+            Self::ImagingStudy(e) => &e.instrument,
+        }
+    }
+
+    /// Where the event came from.
+    #[must_use]
+    pub fn provenance(&self) -> &Provenance {
+        match self {
+            Self::Results(e) => &e.provenance,
+            Self::Qc(e) => &e.provenance,
+            Self::Calibration(e) => &e.provenance,
+            Self::Status(e) => &e.provenance,
+            Self::Alarm(e) => &e.provenance,
+            Self::InstrumentMeta(e) => &e.provenance,
+            Self::ImagingStudy(e) => &e.provenance,
+        }
+    }
+
+    /// Mutable access to the provenance, for the gateway to stamp `received_at`.
+    #[must_use]
+    pub fn provenance_mut(&mut self) -> &mut Provenance {
+        match self {
+            Self::Results(e) => &mut e.provenance,
+            Self::Qc(e) => &mut e.provenance,
+            Self::Calibration(e) => &mut e.provenance,
+            Self::Status(e) => &mut e.provenance,
+            Self::Alarm(e) => &mut e.provenance,
+            Self::InstrumentMeta(e) => &mut e.provenance,
+            Self::ImagingStudy(e) => &mut e.provenance,
+        }
+    }
+
+    /// Whether the event can hold data that identifies a person: a patient, a
+    /// specimen, an order, an operator, or free text. Only equipment status and
+    /// instrument descriptions cannot, which is what lets them be retained on a
+    /// broker. Alarms count as identifying because vendors put sample barcodes in
+    /// alarm text.
+    #[must_use]
+    pub fn may_identify_a_person(&self) -> bool {
+        match self {
+            Self::Results(_)
+            | Self::Qc(_)
+            | Self::Calibration(_)
+            | Self::ImagingStudy(_)
+            | Self::Alarm(_) => true,
+            Self::Status(_) | Self::InstrumentMeta(_) => false,
+        }
+    }
+}
