@@ -129,7 +129,7 @@ macro_rules! open_code_enum {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_str(crate::codes::CodeVisitor(Self::from_code))
+                deserializer.deserialize_str(crate::text_serde::CodeVisitor(Self::from_code))
             }
         }
 
@@ -145,21 +145,6 @@ macro_rules! open_code_enum {
             }
         }
     };
-}
-
-/// Deserializes a code from a borrowed or owned string through a constructor.
-pub(crate) struct CodeVisitor<T>(pub(crate) fn(&str) -> T);
-
-impl<T> serde::de::Visitor<'_> for CodeVisitor<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a code string")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, code: &str) -> Result<T, E> {
-        Ok((self.0)(code))
-    }
 }
 
 open_code_enum! {

@@ -134,7 +134,7 @@ impl serde::Serialize for CodeSystem {
 
 impl<'de> serde::Deserialize<'de> for CodeSystem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(crate::codes::CodeVisitor(Self::from_uri))
+        deserializer.deserialize_str(crate::text_serde::CodeVisitor(Self::from_uri))
     }
 }
 
@@ -333,17 +333,10 @@ impl serde::Serialize for LoincCode {
 
 impl<'de> serde::Deserialize<'de> for LoincCode {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = LoincCode;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a LOINC code such as \"2345-7\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<LoincCode, E> {
-                LoincCode::parse(text).map_err(E::custom)
-            }
-        }
-        deserializer.deserialize_str(Visitor)
+        deserializer.deserialize_str(crate::text_serde::TextVisitor {
+            parse: Self::parse,
+            expecting: "a LOINC code such as \"2345-7\"",
+        })
     }
 }
 

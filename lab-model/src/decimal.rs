@@ -310,17 +310,10 @@ impl serde::Serialize for Decimal {
 
 impl<'de> serde::Deserialize<'de> for Decimal {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Decimal;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a decimal number as a string, such as \"5.40\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Decimal, E> {
-                Decimal::parse(text).map_err(E::custom)
-            }
-        }
-        deserializer.deserialize_str(Visitor)
+        deserializer.deserialize_str(crate::text_serde::TextVisitor {
+            parse: Self::parse,
+            expecting: "a decimal number as a string, such as \"5.40\"",
+        })
     }
 }
 

@@ -320,6 +320,17 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in the order of [`LabEvent`]'s variants.
+    pub const ALL: [Self; 7] = [
+        Self::Results,
+        Self::Qc,
+        Self::Calibration,
+        Self::Status,
+        Self::Alarm,
+        Self::InstrumentMeta,
+        Self::ImagingStudy,
+    ];
+
     /// The name used in JSON (`"results"`, `"instrument_meta"` …).
     #[must_use]
     pub fn as_str(self) -> &'static str {

@@ -95,6 +95,11 @@
 //!   only valid values (for fuzzing and property tests).
 #![forbid(unsafe_code)]
 
+/// The workspace README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 pub mod codes;
 mod coding;
 mod decimal;
@@ -103,6 +108,7 @@ mod error;
 mod event;
 mod result;
 mod sensitive;
+mod text_serde;
 mod time;
 mod value;
 

@@ -20,7 +20,7 @@ use std::str::FromStr;
 use chrono::{
     DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, Timelike, Utc,
 };
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{ModelError, Result, TimestampForm};
 
@@ -1091,26 +1091,6 @@ fn parse_extended(bytes: &[u8], form: TimestampForm, rfc: bool) -> Result<LabTim
 // ---------------------------------------------------------------------------------
 // serde
 
-/// One visitor for every string-typed timestamp; its errors are the [`ModelError`]
-/// messages, which never quote the text.
-struct TextVisitor<T> {
-    parse: fn(&str) -> Result<T>,
-    expecting: &'static str,
-}
-
-impl<T> de::Visitor<'_> for TextVisitor<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.expecting)
-    }
-
-    /// Borrowed and owned strings arrive here too (serde forwards them).
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<T, E> {
-        (self.parse)(v).map_err(E::custom)
-    }
-}
-
 impl Serialize for LabTimestamp {
     /// As the ISO 8601 string of [`LabTimestamp::to_iso8601`].
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
@@ -1121,7 +1101,7 @@ impl Serialize for LabTimestamp {
 impl<'de> Deserialize<'de> for LabTimestamp {
     /// From the ISO 8601 string of [`LabTimestamp::parse_iso8601`].
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_str(TextVisitor {
+        deserializer.deserialize_str(crate::text_serde::TextVisitor {
             parse: Self::parse_iso8601,
             expecting: "an ISO 8601 timestamp string",
         })
@@ -1138,7 +1118,7 @@ impl Serialize for DicomTime {
 impl<'de> Deserialize<'de> for DicomTime {
     /// From a DICOM TM string, as [`DicomTime::parse_dicom_tm`] reads it.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_str(TextVisitor {
+        deserializer.deserialize_str(crate::text_serde::TextVisitor {
             parse: Self::parse_dicom_tm,
             expecting: "a DICOM TM string",
         })

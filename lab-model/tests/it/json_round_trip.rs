@@ -77,15 +77,7 @@ fn the_generator_reaches_every_kind_and_deep_fields() {
             phi += report.patient.as_ref().map_or(0, |p| p.ids.len());
         }
     }
-    for kind in [
-        EventKind::Results,
-        EventKind::Qc,
-        EventKind::Calibration,
-        EventKind::Status,
-        EventKind::Alarm,
-        EventKind::InstrumentMeta,
-        EventKind::ImagingStudy,
-    ] {
+    for kind in EventKind::ALL {
         assert!(kinds.contains(&kind), "{kind:?} never generated");
     }
     assert!(results > 100, "only {results} results generated");

@@ -6,3 +6,4 @@ mod fixtures;
 mod golden;
 mod json_round_trip;
 mod redaction;
+mod regressions;
