@@ -59,7 +59,13 @@ pub struct Decimal(String);
 ///
 /// European analyzers and LIS configurations write `7,41`; whether a comma is a
 /// decimal mark is a property of the connection, never guessed per value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+///
+/// JSON (in configuration files): `"point"` or `"comma"`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DecimalMark {
     /// `.` as in `7.41` (the HL7, ASTM and DICOM standards).
@@ -567,6 +573,20 @@ mod tests {
         assert_eq!(serde_json::from_str::<Decimal>("\"5.40\"").unwrap(), d);
         assert!(serde_json::from_str::<Decimal>("\".5\"").is_err());
         assert!(serde_json::from_str::<Decimal>("5.40").is_err());
+    }
+
+    #[test]
+    fn decimal_mark_reads_from_configuration() {
+        assert_eq!(
+            serde_json::to_string(&DecimalMark::Comma).unwrap(),
+            r#""comma""#
+        );
+        assert_eq!(
+            serde_json::from_str::<DecimalMark>(r#""point""#).unwrap(),
+            DecimalMark::Point
+        );
+        assert!(serde_json::from_str::<DecimalMark>(r#""Comma""#).is_err());
+        assert_eq!(DecimalMark::default(), DecimalMark::Point);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::coding::{Coding, Identifier};
 use crate::sensitive::Sensitive;
 use crate::time::LabTimestamp;
+use crate::value::ResultValue;
 use crate::{AdministrativeSex, Priority, SpecimenRole, SubstanceType};
 
 /// A person's name in parts (HL7 XPN, ASTM `Last^First^Middle^Suffix^Title`, DICOM PN).
@@ -78,7 +79,8 @@ pub struct Container {
 /// material, a calibrator, a slide.
 ///
 /// JSON: `{"ids": [{"value": "S123"}], "role": "P", "kind": {…}, "collected_at": "…",
-/// "received_at": "…", "container": {…}, "description": "…"}`. `role` is always written.
+/// "received_at": "…", "container": {…}, "description": "…", "preparation": [{…}]}`.
+/// `role` is always written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Specimen {
@@ -104,13 +106,42 @@ pub struct Specimen {
     /// Free-text description (DICOM specimen short description, HL7 SPM-14).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// How the specimen was prepared, in order: sampling, fixation, embedding,
+    /// staining (DICOM Specimen Preparation Sequence (0040,0610)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preparation: Vec<PreparationStep>,
+}
+
+/// One step of a specimen's preparation, as the DICOM specimen module describes it:
+/// a list of concept/value items (processing type = staining, using substance = H&E).
+///
+/// JSON: `{"items": [{"concept": {…}, "value": {"kind": "coded", …}}]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct PreparationStep {
+    /// The step's items.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<PreparationItem>,
+}
+
+/// One statement about a preparation step: what (a coded concept) and its value
+/// (a code, text, a date-time, a quantity).
+///
+/// JSON: `{"concept": {"system": "http://snomed.info/sct", "code": "…"}, "value": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct PreparationItem {
+    /// What the item states (DICOM Concept Name Code Sequence).
+    pub concept: Coding,
+    /// Its value.
+    pub value: ResultValue,
 }
 
 /// The order (request) a set of results answers: in IHE LAW terms, the analytical
 /// work order step.
 ///
 /// JSON: `{"placer_id": {…}, "filler_id": {…}, "tests": [{…}], "priority": "S",
-/// "requested_at": "…", "action": "A"}`.
+/// "requested_at": "…", "action": "A", "status": "IP"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Order {
@@ -133,6 +164,10 @@ pub struct Order {
     /// QC or `A` for add), kept raw because its table differs per protocol.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// The order status as sent (HL7 ORC-5, ASTM O-26 report type), raw for the
+    /// same reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 /// The instrument (analyzer, scanner, middleware) that produced an event.

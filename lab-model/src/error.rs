@@ -5,7 +5,11 @@ use std::fmt;
 /// Which textual form a timestamp was being read or written in.
 ///
 /// Carried by [`ModelError::Timestamp`] so a message says which grammar was applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// Serializes as `snake_case` (`"hl7_dtm"`, `"dicom_da"`), for machine-readable
+/// error reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TimestampForm {
     /// HL7 v2 DTM/TS: `YYYY[MM[DD[HH[MM[SS[.S…]]]]]][+/-ZZZZ]`.
@@ -47,7 +51,12 @@ impl fmt::Display for TimestampForm {
 /// there, never the value itself: the text may be a birth date or an identifier,
 /// and error messages end up in logs. The protocol crates wrap this error with the
 /// message-level location (`PID-7`, ASTM frame 4, DICOM tag (0010,0030)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+///
+/// Errors serialize (for the CLI's and the C API's machine-readable reports) as
+/// `{"error": "timestamp", "form": "hl7_dtm", "offset": 6, "reason": "…"}`; they do
+/// not deserialize, since nothing reads errors back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ModelError {
     /// A timestamp did not match its textual form or named a date that does not exist.
@@ -95,3 +104,33 @@ pub enum ModelError {
 
 /// Shorthand for results whose error is [`ModelError`].
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_serialize_as_machine_readable_reports() {
+        let err = ModelError::Timestamp {
+            form: TimestampForm::Hl7Dtm,
+            offset: 6,
+            reason: "day does not exist in that month",
+        };
+        assert_eq!(
+            serde_json::to_string(&err).unwrap(),
+            r#"{"error":"timestamp","form":"hl7_dtm","offset":6,"reason":"day does not exist in that month"}"#
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid HL7 DTM timestamp at byte 6: day does not exist in that month"
+        );
+        let err = ModelError::TimestampNotRepresentable {
+            form: TimestampForm::Rfc3339,
+            reason: "RFC 3339 needs a UTC offset",
+        };
+        assert_eq!(
+            serde_json::to_string(&err).unwrap(),
+            r#"{"error":"timestamp_not_representable","form":"rfc3339","reason":"RFC 3339 needs a UTC offset"}"#
+        );
+    }
+}

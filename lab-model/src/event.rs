@@ -1,11 +1,13 @@
 //! Lab events: what the protocol crates produce and the MQTT mapping consumes.
 
 use crate::coding::Coding;
+use crate::coding::Identifier;
 use crate::decimal::Decimal;
-use crate::entities::{Instrument, Patient, Specimen, SubstanceLot};
+use crate::entities::{Container, Instrument, Order, Patient, Specimen, SubstanceLot};
 use crate::result::{LabResult, ResultReport};
 use crate::sensitive::Sensitive;
 use crate::time::LabTimestamp;
+use crate::value::Quantity;
 use crate::{
     AlertLevel, CalibrationState, CalibrationType, ControlState, EquipmentState, Outcome,
     SourceProtocol,
@@ -18,7 +20,7 @@ use crate::{
 ///
 /// JSON: `{"protocol": "hl7v2", "version": "2.5.1", "message_id": "MSG00042",
 /// "sender": "ANALYZER^LAB", "sent_at": "…", "received_at": "…", "gateway": "gw-01",
-/// "location": "OBR(1)"}`. `protocol` is always written.
+/// "location": "OBR(1)", "warnings": ["…"]}`. `protocol` is always written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Provenance {
@@ -46,6 +48,11 @@ pub struct Provenance {
     /// Where in the message the event was read (`OBR(2)`, `P record 3`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// What the reader had to relax to produce this event (a wrong checksum
+    /// accepted, a decimal comma, a value found in a vendor's component); empty when
+    /// the input followed the standard. Consumers decide how far to trust it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Provenance {
@@ -61,6 +68,7 @@ impl Provenance {
             received_at: None,
             gateway: None,
             location: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -298,6 +306,111 @@ pub struct ImagingStudy {
     pub provenance: Provenance,
 }
 
+/// An order for work on one specimen, sent by a LIS to an instrument or received
+/// from one: HL7 OML^O33 (IHE LAW LAB-28), OML^O21, ORM^O01, ASTM host order
+/// records. The reverse of a [`ResultReport`]: the same who and what, no results.
+///
+/// JSON: `{"instrument": {…}, "patient": {…}, "specimen": {…}, "order": {…},
+/// "notes": ["…"], "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct WorkOrder {
+    /// The instrument that is to perform, or that reported, the order.
+    pub instrument: Instrument,
+    /// The patient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<Patient>,
+    /// The specimen to measure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specimen: Option<Specimen>,
+    /// The order: tests, priority, ids, and the action (new, cancel …).
+    pub order: Order,
+    /// Comments on the order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Where the order came from.
+    pub provenance: Provenance,
+}
+
+/// An instrument asking the host for work on a specimen it has just read: HL7
+/// QBP^Q11 (IHE LAW LAB-27), ASTM Q records. The host answers with [`WorkOrder`]s.
+///
+/// JSON: `{"instrument": {…}, "specimen_ids": [{…}], "container": {…}, "tests": [{…}],
+/// "status": "O", "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct SpecimenQuery {
+    /// The instrument asking.
+    pub instrument: Instrument,
+    /// The specimens asked about (barcodes read); linkable to a patient, protected.
+    /// Empty for "all pending work".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub specimen_ids: Vec<Sensitive<Identifier>>,
+    /// Where the specimen sits, when the query is by rack and position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
+    /// Tests asked about; empty for all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<Coding>,
+    /// The request status code as sent (ASTM Q-13, e.g. `O` for orders, `A` to cancel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Where the query came from.
+    pub provenance: Provenance,
+}
+
+/// One consumable on an instrument with how much is left: a reagent pack, a
+/// control, a diluent (HL7 INV).
+///
+/// JSON: `{"substance": {…}, "status": ["OK"], "container_id": "…", "carrier": "…",
+/// "position": "…", "available": {…}, "tests_remaining": 87, "on_board_expires_at": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct InventoryItem {
+    /// What it is: kind, material, lot, expiry.
+    pub substance: SubstanceLot,
+    /// Status codes as sent (HL7 table 0383: `OK`, `EM` empty, `EX` expired, `QC` …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<String>,
+    /// The container's identifier on the instrument.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    /// Carrier or rack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// Position on the carrier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    /// Quantity left, with its unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<Quantity>,
+    /// Tests left, when the instrument counts in tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests_remaining: Option<u32>,
+    /// When on-board stability runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_board_expires_at: Option<LabTimestamp>,
+}
+
+/// The consumables on an instrument (HL7 INU^U05): what a reagent dashboard shows
+/// and what a "running low" alert watches. Holds no patient data.
+///
+/// JSON: `{"instrument": {…}, "items": [{…}], "at": "…", "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Inventory {
+    /// The instrument.
+    pub instrument: Instrument,
+    /// The consumables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<InventoryItem>,
+    /// When the inventory was reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<LabTimestamp>,
+    /// Where it came from.
+    pub provenance: Provenance,
+}
+
 /// The kind of a [`LabEvent`], for routing (the MQTT topic's last level).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -317,11 +430,17 @@ pub enum EventKind {
     InstrumentMeta,
     /// [`LabEvent::ImagingStudy`]
     ImagingStudy,
+    /// [`LabEvent::WorkOrder`]
+    WorkOrder,
+    /// [`LabEvent::Query`]
+    Query,
+    /// [`LabEvent::Inventory`]
+    Inventory,
 }
 
 impl EventKind {
     /// Every kind, in the order of [`LabEvent`]'s variants.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 10] = [
         Self::Results,
         Self::Qc,
         Self::Calibration,
@@ -329,6 +448,9 @@ impl EventKind {
         Self::Alarm,
         Self::InstrumentMeta,
         Self::ImagingStudy,
+        Self::WorkOrder,
+        Self::Query,
+        Self::Inventory,
     ];
 
     /// The name used in JSON (`"results"`, `"instrument_meta"` …).
@@ -342,6 +464,9 @@ impl EventKind {
             Self::Alarm => "alarm",
             Self::InstrumentMeta => "instrument_meta",
             Self::ImagingStudy => "imaging_study",
+            Self::WorkOrder => "work_order",
+            Self::Query => "query",
+            Self::Inventory => "inventory",
         }
     }
 }
@@ -376,6 +501,12 @@ pub enum LabEvent {
     InstrumentMeta(InstrumentMeta),
     /// A DICOM image header.
     ImagingStudy(ImagingStudy),
+    /// An order for work, to or from an instrument.
+    WorkOrder(WorkOrder),
+    /// An instrument asking for its work.
+    Query(SpecimenQuery),
+    /// The consumables on an instrument.
+    Inventory(Inventory),
 }
 
 impl LabEvent {
@@ -390,6 +521,9 @@ impl LabEvent {
             Self::Alarm(_) => EventKind::Alarm,
             Self::InstrumentMeta(_) => EventKind::InstrumentMeta,
             Self::ImagingStudy(_) => EventKind::ImagingStudy,
+            Self::WorkOrder(_) => EventKind::WorkOrder,
+            Self::Query(_) => EventKind::Query,
+            Self::Inventory(_) => EventKind::Inventory,
         }
     }
 
@@ -404,6 +538,9 @@ impl LabEvent {
             Self::Alarm(e) => &e.instrument,
             Self::InstrumentMeta(e) => &e.instrument,
             Self::ImagingStudy(e) => &e.instrument,
+            Self::WorkOrder(e) => &e.instrument,
+            Self::Query(e) => &e.instrument,
+            Self::Inventory(e) => &e.instrument,
         }
     }
 
@@ -418,6 +555,9 @@ impl LabEvent {
             Self::Alarm(e) => &e.provenance,
             Self::InstrumentMeta(e) => &e.provenance,
             Self::ImagingStudy(e) => &e.provenance,
+            Self::WorkOrder(e) => &e.provenance,
+            Self::Query(e) => &e.provenance,
+            Self::Inventory(e) => &e.provenance,
         }
     }
 
@@ -432,12 +572,15 @@ impl LabEvent {
             Self::Alarm(e) => &mut e.provenance,
             Self::InstrumentMeta(e) => &mut e.provenance,
             Self::ImagingStudy(e) => &mut e.provenance,
+            Self::WorkOrder(e) => &mut e.provenance,
+            Self::Query(e) => &mut e.provenance,
+            Self::Inventory(e) => &mut e.provenance,
         }
     }
 
     /// Whether the event can hold data that identifies a person: a patient, a
-    /// specimen, an order, an operator, or free text. Only equipment status and
-    /// instrument descriptions cannot, which is what lets them be retained on a
+    /// specimen, an order, an operator, or free text. Only equipment status,
+    /// instrument descriptions and inventories cannot, which is what lets them be retained on a
     /// broker. Alarms count as identifying because vendors put sample barcodes in
     /// alarm text.
     #[must_use]
@@ -447,8 +590,10 @@ impl LabEvent {
             | Self::Qc(_)
             | Self::Calibration(_)
             | Self::ImagingStudy(_)
-            | Self::Alarm(_) => true,
-            Self::Status(_) | Self::InstrumentMeta(_) => false,
+            | Self::Alarm(_)
+            | Self::WorkOrder(_)
+            | Self::Query(_) => true,
+            Self::Status(_) | Self::InstrumentMeta(_) | Self::Inventory(_) => false,
         }
     }
 }

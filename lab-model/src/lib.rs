@@ -50,8 +50,9 @@
 //!
 //! - **Events** ([`LabEvent`]): [`ResultReport`] (the results of one order on one
 //!   specimen), [`QcEvent`], [`CalibrationEvent`], [`EquipmentStatus`], [`Alarm`],
-//!   [`InstrumentMeta`], [`ImagingStudy`]; each carries its [`Instrument`] and
-//!   [`Provenance`].
+//!   [`InstrumentMeta`], [`ImagingStudy`], and for the way back to instruments
+//!   [`WorkOrder`], [`SpecimenQuery`], plus [`Inventory`] of consumables; each carries
+//!   its [`Instrument`] and [`Provenance`].
 //! - **Results** ([`LabResult`]): a test ([`Coding`], [`LoincCode`]), a
 //!   [`ResultValue`] (quantity, range, ratio, coded, text, boolean, date-time,
 //!   absent), flags ([`Interpretation`]), [`ReferenceRange`], [`ResultStatus`], times,
@@ -119,11 +120,14 @@ pub use codes::{
 };
 pub use coding::{CodeSystem, Coding, Identifier, LoincCode, Unit};
 pub use decimal::{Comparator, Decimal, DecimalMark, MAX_DECIMAL_LEN};
-pub use entities::{Container, Instrument, Order, Patient, PersonName, Specimen, SubstanceLot};
+pub use entities::{
+    Container, Instrument, Order, Patient, PersonName, PreparationItem, PreparationStep, Specimen,
+    SubstanceLot,
+};
 pub use error::{ModelError, Result, TimestampForm};
 pub use event::{
-    Alarm, CalibrationEvent, EquipmentStatus, EventKind, ImagingStudy, InstrumentMeta, LabEvent,
-    Provenance, QcEvent, QcResult,
+    Alarm, CalibrationEvent, EquipmentStatus, EventKind, ImagingStudy, InstrumentMeta, Inventory,
+    InventoryItem, LabEvent, Provenance, QcEvent, QcResult, SpecimenQuery, WorkOrder,
 };
 pub use result::{LabResult, ResultReport};
 pub use sensitive::Sensitive;

@@ -44,6 +44,11 @@ pub struct LabResult {
     pub loinc: Option<LoincCode>,
     /// The value.
     pub value: ResultValue,
+    /// Further values when the source repeats the value field (HL7 OBX-5
+    /// repetitions, such as several organisms identified), in order. Nothing a
+    /// sender repeats is dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_values: Vec<ResultValue>,
     /// The value exactly as the instrument wrote it, unescaped, for audit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_value: Option<String>,
@@ -104,6 +109,7 @@ impl LabResult {
             alt_tests: Vec::new(),
             loinc: None,
             value,
+            additional_values: Vec::new(),
             raw_value: None,
             interpretation: Vec::new(),
             reference_range: None,

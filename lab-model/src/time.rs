@@ -53,6 +53,38 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// The JSON name: `year` … `second`, and `fraction_N` for N fraction digits.
+    #[must_use]
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow;
+        Cow::Borrowed(match self {
+            Self::Year => "year",
+            Self::Month => "month",
+            Self::Day => "day",
+            Self::Hour => "hour",
+            Self::Minute => "minute",
+            Self::Second => "second",
+            Self::Fraction(digits) => return Cow::Owned(format!("fraction_{digits}")),
+        })
+    }
+
+    /// Reads a [`name`](Self::name); `fraction_N` only for N in 1..=9.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "year" => Self::Year,
+            "month" => Self::Month,
+            "day" => Self::Day,
+            "hour" => Self::Hour,
+            "minute" => Self::Minute,
+            "second" => Self::Second,
+            _ => match name.strip_prefix("fraction_")?.as_bytes() {
+                [digit @ b'1'..=b'9'] => Self::Fraction(digit - b'0'),
+                _ => return None,
+            },
+        })
+    }
+
     /// Coarse-to-fine position, so that precisions can be compared.
     const fn rank(self) -> u16 {
         match self {
@@ -1091,6 +1123,28 @@ fn parse_extended(bytes: &[u8], form: TimestampForm, rfc: bool) -> Result<LabTim
 // ---------------------------------------------------------------------------------
 // serde
 
+impl Serialize for Precision {
+    /// As its [`name`](Precision::name).
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Precision {
+    /// From a [`name`](Precision::name).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_str(crate::text_serde::TextVisitor {
+            parse: |name| {
+                Self::from_name(name).ok_or(ModelError::TimestampNotRepresentable {
+                    form: TimestampForm::Iso8601,
+                    reason: "unknown precision name",
+                })
+            },
+            expecting: "a precision name such as \"second\" or \"fraction_3\"",
+        })
+    }
+}
+
 impl Serialize for LabTimestamp {
     /// As the ISO 8601 string of [`LabTimestamp::to_iso8601`].
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
@@ -1594,6 +1648,30 @@ mod tests {
         let json = serde_json::to_string(&time).unwrap();
         assert_eq!(json, r#""101502.5""#);
         assert_eq!(serde_json::from_str::<DicomTime>(&json).unwrap(), time);
+    }
+
+    #[test]
+    fn precision_names_round_trip_and_refuse_invalid_digits() {
+        let all = [
+            Precision::Year,
+            Precision::Month,
+            Precision::Day,
+            Precision::Hour,
+            Precision::Minute,
+            Precision::Second,
+        ]
+        .into_iter()
+        .chain((1..=9).map(Precision::Fraction));
+        for precision in all {
+            assert_eq!(Precision::from_name(&precision.name()), Some(precision));
+            let json = serde_json::to_string(&precision).unwrap();
+            assert_eq!(serde_json::from_str::<Precision>(&json).unwrap(), precision);
+        }
+        assert_eq!(Precision::Fraction(3).name(), "fraction_3");
+        for bad in ["fraction_0", "fraction_10", "fraction_", "Second", ""] {
+            assert_eq!(Precision::from_name(bad), None, "{bad}");
+        }
+        assert!(serde_json::from_str::<Precision>(r#""fraction_0""#).is_err());
     }
 
     #[test]

@@ -91,6 +91,7 @@ impl Quantity {
 /// - `{"kind": "boolean", "value": true}`
 /// - `{"kind": "date_time", "value": "2024-03-01T10:15"}`
 /// - `{"kind": "absent", "reason": "error", "text": "clot detected"}`
+/// - `{"kind": "attachment", "media_type": "image/png", "encoding": "base64", "data": "iVBOR…"}`
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -144,6 +145,20 @@ pub enum ResultValue {
         /// The instrument's own words, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
+    },
+    /// Data that is not a value to read but a document or graph: a hematology
+    /// histogram or scattergram, a PDF report (HL7 ED, ASTM M records). Kept as the
+    /// text the sender transmitted (usually base64), never decoded by the model.
+    Attachment {
+        /// The media type when the sender states one (`image/png`, `application/pdf`),
+        /// or the sender's own type name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media_type: Option<String>,
+        /// How `data` is encoded (`base64`, `hex`, `deflate+base64`), as stated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encoding: Option<String>,
+        /// The encoded data as transmitted.
+        data: String,
     },
 }
 

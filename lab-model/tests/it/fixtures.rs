@@ -4,7 +4,7 @@ use labwire_model::*;
 
 /// Markers planted in every field that may identify a person; none may appear in
 /// `Debug` output.
-pub(crate) const PHI_MARKERS: [&str; 11] = [
+pub(crate) const PHI_MARKERS: [&str; 14] = [
     "PHI-MRN-4711",
     "PHI-DOE",
     "PHI-JANE",
@@ -16,6 +16,9 @@ pub(crate) const PHI_MARKERS: [&str; 11] = [
     "PHI-OPERATOR-OP3",
     "PHI-DICOM-ACCESSION",
     "PHI-DICOM-PATIENT",
+    "PHI-ORDER-PATIENT",
+    "PHI-QUERY-SPECIMEN",
+    "PHI-ORDER-SPECIMEN",
 ];
 
 fn ts(text: &str) -> LabTimestamp {
@@ -35,6 +38,7 @@ fn provenance(protocol: SourceProtocol, message_id: &str, location: &str) -> Pro
         received_at: Some(LabTimestamp::parse_rfc3339("2024-03-01T09:15:11.250Z").unwrap()),
         gateway: Some("gw-01".into()),
         location: Some(location.into()),
+        warnings: vec!["segment terminator LF, not CR".into()],
         ..Provenance::new(protocol)
     }
 }
@@ -162,6 +166,25 @@ fn text_and_absent() -> [LabResult; 2] {
 /// One event of every kind, each with every field that kind has filled in.
 pub(crate) fn every_kind() -> Vec<LabEvent> {
     let [text, absent] = text_and_absent();
+    let mut histogram = LabResult::new(
+        Coding::local("RBC_HISTOGRAM"),
+        ResultValue::Attachment {
+            media_type: Some("image/png".into()),
+            encoding: Some("base64".into()),
+            data: "iVBORw0KGgo=".into(),
+        },
+        ResultStatus::Final,
+    );
+    histogram.sequence = Some(6);
+    let mut organisms = LabResult::new(
+        Coding::local("ORG"),
+        ResultValue::Coded(Coding::new(CodeSystem::Snomed, "112283007").with_display("E. coli")),
+        ResultStatus::Final,
+    );
+    organisms.sequence = Some(7);
+    organisms.additional_values = vec![ResultValue::Coded(
+        Coding::new(CodeSystem::Snomed, "3092008").with_display("S. aureus"),
+    )];
     let results = LabEvent::Results(ResultReport {
         instrument: analyzer(),
         patient: Some(patient("PHI-MRN-4711", "PHI-DOE", "PHI-JANE")),
@@ -183,6 +206,7 @@ pub(crate) fn every_kind() -> Vec<LabEvent> {
                 position: Some("3".into()),
             }),
             description: Some("Serum, fasting".into()),
+            preparation: Vec::new(),
         }),
         order: Some(Order {
             placer_id: Some(Sensitive::new(
@@ -195,8 +219,17 @@ pub(crate) fn every_kind() -> Vec<LabEvent> {
             priority: Some(Priority::Stat),
             requested_at: Some(ts("202403010800+0100")),
             action: Some("A".into()),
+            status: Some("CM".into()),
         }),
-        results: vec![glucose(), crp_below_limit(), titer(), text, absent],
+        results: vec![
+            glucose(),
+            crp_below_limit(),
+            titer(),
+            text,
+            absent,
+            histogram,
+            organisms,
+        ],
         notes: vec!["Fasting sample".into()],
         provenance: provenance(SourceProtocol::Hl7v2, "MSG00042", "OBR(1)"),
     });
@@ -297,6 +330,22 @@ pub(crate) fn every_kind() -> Vec<LabEvent> {
                 ..Container::default()
             }),
             description: Some("H&E".into()),
+            preparation: vec![PreparationStep {
+                items: vec![
+                    PreparationItem {
+                        concept: Coding::new(CodeSystem::Snomed, "111701001")
+                            .with_display("Processing type"),
+                        value: ResultValue::Coded(
+                            Coding::new(CodeSystem::Snomed, "127790008").with_display("Staining"),
+                        ),
+                    },
+                    PreparationItem {
+                        concept: Coding::new(CodeSystem::Snomed, "424361007")
+                            .with_display("Using substance"),
+                        value: ResultValue::text("hematoxylin and eosin"),
+                    },
+                ],
+            }],
             ..Specimen::default()
         }],
         image_type: vec!["ORIGINAL".into(), "PRIMARY".into(), "VOLUME".into()],
@@ -308,5 +357,67 @@ pub(crate) fn every_kind() -> Vec<LabEvent> {
         },
     });
 
-    vec![results, qc, calibration, status, alarm, meta, imaging]
+    let work_order = LabEvent::WorkOrder(WorkOrder {
+        instrument: analyzer(),
+        patient: Some(patient("PHI-ORDER-PATIENT", "PHI-DOE", "PHI-JANE")),
+        specimen: Some(Specimen {
+            ids: vec![Sensitive::new(Identifier::new("PHI-ORDER-SPECIMEN"))],
+            container: Some(Container {
+                carrier: Some("R07".into()),
+                position: Some("2".into()),
+                ..Container::default()
+            }),
+            ..Specimen::default()
+        }),
+        order: Order {
+            tests: vec![Coding::local("GLU"), Coding::local("CRP")],
+            priority: Some(Priority::Routine),
+            action: Some("NW".into()),
+            ..Order::default()
+        },
+        notes: vec!["Please repeat if hemolyzed".into()],
+        provenance: provenance(SourceProtocol::Hl7v2, "OML-7", "ORC(1)"),
+    });
+
+    let query = LabEvent::Query(SpecimenQuery {
+        instrument: analyzer(),
+        specimen_ids: vec![Sensitive::new(Identifier::new("PHI-QUERY-SPECIMEN"))],
+        container: Some(Container {
+            carrier: Some("R07".into()),
+            position: Some("2".into()),
+            ..Container::default()
+        }),
+        tests: Vec::new(),
+        status: Some("O".into()),
+        provenance: provenance(SourceProtocol::Astm, "Q-1", "Q record 1"),
+    });
+
+    let inventory = LabEvent::Inventory(Inventory {
+        instrument: analyzer(),
+        items: vec![InventoryItem {
+            substance: reagent(),
+            status: vec!["OK".into()],
+            container_id: Some("PACK-0031".into()),
+            carrier: Some("REAGENT-DISK".into()),
+            position: Some("14".into()),
+            available: Some(Quantity::new(dec("12.5")).with_unit(Unit::ucum("mL"))),
+            tests_remaining: Some(87),
+            on_board_expires_at: Some(ts("20240329")),
+        }],
+        at: Some(ts("20240301101800+0100")),
+        provenance: provenance(SourceProtocol::Hl7v2, "INU-1", "INV(1)"),
+    });
+
+    vec![
+        results,
+        qc,
+        calibration,
+        status,
+        alarm,
+        meta,
+        imaging,
+        work_order,
+        query,
+        inventory,
+    ]
 }

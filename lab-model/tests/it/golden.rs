@@ -32,6 +32,9 @@ fn json_shape_matches_the_golden_file() {
 
 #[test]
 fn golden_file_reads_back_to_the_same_events() {
+    if std::env::var_os("LABWIRE_BLESS").is_some() {
+        return; // the file is being rewritten by the test above
+    }
     let golden = std::fs::read_to_string(golden_path()).unwrap();
     let events: Vec<LabEvent> = serde_json::from_str(&golden).unwrap();
     assert_eq!(events, every_kind());

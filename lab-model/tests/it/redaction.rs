@@ -17,7 +17,11 @@ fn debug_output_of_every_event_kind_holds_no_identifier() {
             }
             let holds_protected_fields = matches!(
                 event.kind(),
-                EventKind::Results | EventKind::Qc | EventKind::ImagingStudy
+                EventKind::Results
+                    | EventKind::Qc
+                    | EventKind::ImagingStudy
+                    | EventKind::WorkOrder
+                    | EventKind::Query
             );
             assert_eq!(
                 printed.contains("<redacted>"),
