@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::error::{ModelError, Result};
+use crate::inline::InlineAscii;
 
 const LOINC_URI: &str = "http://loinc.org";
 const UCUM_URI: &str = "http://unitsofmeasure.org";
@@ -211,11 +212,19 @@ impl Coding {
 /// assert_eq!(LoincCode::from_number(2345)?.as_str(), "2345-7");
 /// # Ok::<(), labwire_model::ModelError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LoincCode(String);
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LoincCode(InlineAscii<LOINC_MAX_LEN>);
 
 /// Most digits before the hyphen; today's codes have at most 6.
 const LOINC_MAX_DIGITS: usize = 8;
+/// Digits, hyphen, check digit.
+const LOINC_MAX_LEN: usize = LOINC_MAX_DIGITS + 2;
+
+fn inline_loinc(text: &[u8]) -> Result<LoincCode> {
+    InlineAscii::from_ascii(text)
+        .map(LoincCode)
+        .ok_or(loinc_error(0, "too long for a LOINC code"))
+}
 
 fn loinc_error(offset: usize, reason: &'static str) -> ModelError {
     ModelError::Loinc { offset, reason }
@@ -252,7 +261,7 @@ impl LoincCode {
         if Self::check_digit(number) != Some(check) {
             return Err(loinc_error(digits + 1, "check digit does not match"));
         }
-        Ok(Self(text.to_owned()))
+        inline_loinc(bytes)
     }
 
     /// Builds the code for a LOINC number, computing its check digit.
@@ -266,7 +275,7 @@ impl LoincCode {
         }
         let check =
             Self::check_digit(digits.as_bytes()).ok_or(loinc_error(0, "expected digits"))?;
-        Ok(Self(format!("{digits}-{check}")))
+        inline_loinc(format!("{digits}-{check}").as_bytes())
     }
 
     /// The LOINC mod-10 (Luhn) check digit of the ASCII digits before the hyphen;
@@ -296,25 +305,25 @@ impl LoincCode {
     /// The code text, such as `2345-7`.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// This code as a [`Coding`] in the LOINC system.
     #[must_use]
     pub fn to_coding(&self) -> Coding {
-        Coding::new(CodeSystem::Loinc, self.0.clone())
+        Coding::new(CodeSystem::Loinc, self.as_str())
     }
 }
 
 impl fmt::Debug for LoincCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LoincCode({})", self.0)
+        write!(f, "LoincCode({})", self.as_str())
     }
 }
 
 impl fmt::Display for LoincCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -327,7 +336,7 @@ impl std::str::FromStr for LoincCode {
 
 impl serde::Serialize for LoincCode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 

@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{ModelError, Result};
+use crate::inline::InlineAscii;
 
 /// The longest decimal text the model accepts, in bytes.
 ///
@@ -52,8 +53,8 @@ pub const MAX_DECIMAL_LEN: usize = 64;
 /// assert_eq!(Decimal::parse_lenient(" 7,41", DecimalMark::Comma)?.as_str(), "7.41");
 /// # Ok::<(), labwire_model::ModelError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Decimal(String);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decimal(InlineAscii<MAX_DECIMAL_LEN>);
 
 /// Which character separates the integer part from the fraction in lenient input.
 ///
@@ -86,7 +87,10 @@ impl Decimal {
     /// [`ModelError::Decimal`] with the byte offset of the first offending character.
     pub fn parse(text: &str) -> Result<Self> {
         validate_canonical(text.as_bytes())?;
-        Ok(Self(text.to_owned()))
+        // Canonical text is ASCII and at most MAX_DECIMAL_LEN bytes (checked above).
+        InlineAscii::from_ascii(text.as_bytes())
+            .map(Self)
+            .ok_or(decimal_error(0, "more digits than any measurement has"))
     }
 
     /// Reads a decimal as instruments send it and normalizes it to canonical form.
@@ -149,17 +153,16 @@ impl Decimal {
             .iter()
             .position(|&b| b != b'0')
             .map_or(&b"0"[..], |first| int_part.get(first..).unwrap_or(b"0"));
-        let mut out = String::with_capacity(1 + significant.len() + 1 + frac_part.len());
-        if negative {
-            out.push('-');
-        }
-        // Digits only (checked above), so byte-to-char is exact.
-        out.extend(significant.iter().map(|&b| char::from(b)));
-        if !frac_part.is_empty() {
-            out.push('.');
-            out.extend(frac_part.iter().map(|&b| char::from(b)));
-        }
-        if out.len() > MAX_DECIMAL_LEN {
+        let mut out = InlineAscii::new();
+        let fraction = (!frac_part.is_empty()).then_some(b'.');
+        let fits = negative
+            .then_some(b'-')
+            .into_iter()
+            .chain(significant.iter().copied())
+            .chain(fraction)
+            .chain(frac_part.iter().copied())
+            .all(|byte| out.push(byte));
+        if !fits {
             return Err(decimal_error(start, "more digits than any measurement has"));
         }
         Ok(Self(out))
@@ -168,25 +171,28 @@ impl Decimal {
     /// The canonical text, as it will be written.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// Whether the number is written with a minus sign.
     #[must_use]
     pub fn is_negative(&self) -> bool {
-        self.0.starts_with('-')
+        self.as_str().starts_with('-')
     }
 
     /// How many digits follow the decimal point: the resolution the sender stated.
     #[must_use]
     pub fn fraction_digits(&self) -> usize {
-        self.0.find('.').map_or(0, |dot| self.0.len() - dot - 1)
+        let text = self.as_str();
+        text.find('.').map_or(0, |dot| text.len() - dot - 1)
     }
 
     /// Whether every digit is zero (`0`, `-0.00`).
     #[must_use]
     pub fn is_zero(&self) -> bool {
-        self.0.bytes().all(|b| matches!(b, b'0' | b'.' | b'-'))
+        self.as_str()
+            .bytes()
+            .all(|b| matches!(b, b'0' | b'.' | b'-'))
     }
 
     /// The nearest `f64`, for charts and dashboards that need a number. Lossy by
@@ -194,7 +200,7 @@ impl Decimal {
     #[must_use]
     pub fn to_f64(&self) -> f64 {
         // The canonical grammar is a subset of Rust's float grammar.
-        self.0.parse().unwrap_or(f64::NAN)
+        self.as_str().parse().unwrap_or(f64::NAN)
     }
 
     /// Compares magnitudes exactly, ignoring trailing fraction zeros and the sign of
@@ -226,9 +232,10 @@ impl Decimal {
 
     /// Sign, integer digits, and fraction digits without trailing zeros.
     fn parts(&self) -> (bool, &str, &str) {
-        let (negative, body) = match self.0.strip_prefix('-') {
+        let text = self.as_str();
+        let (negative, body) = match text.strip_prefix('-') {
             Some(body) => (true, body),
-            None => (false, self.0.as_str()),
+            None => (false, text),
         };
         let (int, frac) = body.split_once('.').unwrap_or((body, ""));
         (negative, int, frac.trim_end_matches('0'))
@@ -273,13 +280,13 @@ fn validate_canonical(bytes: &[u8]) -> Result<()> {
 
 impl fmt::Debug for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Decimal({})", self.0)
+        write!(f, "Decimal({})", self.as_str())
     }
 }
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -301,7 +308,12 @@ macro_rules! decimal_from_int {
     ($($int:ty),*) => {$(
         impl From<$int> for Decimal {
             fn from(value: $int) -> Self {
-                Self(value.to_string())
+                // An integer has at most 20 digits and a sign: it always fits.
+                let mut out = InlineAscii::new();
+                for byte in value.to_string().bytes() {
+                    out.push(byte);
+                }
+                Self(out)
             }
         }
     )*};
@@ -310,7 +322,7 @@ decimal_from_int!(i8, i16, i32, i64, u8, u16, u32, u64);
 
 impl serde::Serialize for Decimal {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -340,7 +352,8 @@ impl<'a> arbitrary::Arbitrary<'a> for Decimal {
                 text.push(char::from(b'0' + u.int_in_range(0..=9)?));
             }
         }
-        Ok(Self(text))
+        // At most 1 + 20 + 1 + 12 canonical ASCII bytes: always valid.
+        Self::parse(&text).map_err(|_| arbitrary::Error::IncorrectFormat)
     }
 }
 

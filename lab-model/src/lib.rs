@@ -107,6 +107,7 @@ mod decimal;
 mod entities;
 mod error;
 mod event;
+mod inline;
 mod result;
 mod sensitive;
 mod text_serde;

@@ -1,0 +1,110 @@
+//! A short ASCII string stored inline, for values with a small hard bound on their
+//! length (decimals, LOINC codes): no heap allocation to create, `Copy` to move.
+
+use std::hash::{Hash, Hasher};
+
+/// Up to `N` ASCII bytes, stored inline. `N` must be at most 255.
+#[derive(Clone, Copy)]
+pub(crate) struct InlineAscii<const N: usize> {
+    len: u8,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> InlineAscii<N> {
+    /// An empty string.
+    pub(crate) const fn new() -> Self {
+        Self {
+            len: 0,
+            bytes: [0; N],
+        }
+    }
+
+    /// Copies `text` if it is ASCII and fits.
+    pub(crate) fn from_ascii(text: &[u8]) -> Option<Self> {
+        if !text.is_ascii() {
+            return None;
+        }
+        let mut out = Self::new();
+        out.bytes.get_mut(..text.len())?.copy_from_slice(text);
+        out.len = u8::try_from(text.len()).ok()?;
+        Some(out)
+    }
+
+    /// Appends an ASCII byte; `false` (and no change) when full or not ASCII.
+    pub(crate) fn push(&mut self, byte: u8) -> bool {
+        let at = usize::from(self.len);
+        match self.bytes.get_mut(at) {
+            Some(slot) if byte.is_ascii() && at < usize::from(u8::MAX) => {
+                *slot = byte;
+                self.len += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The text.
+    pub(crate) fn as_str(&self) -> &str {
+        let used = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        // Only ASCII is ever pushed, so this never fails.
+        std::str::from_utf8(used).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for InlineAscii<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> PartialEq for InlineAscii<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl<const N: usize> Eq for InlineAscii<N> {}
+
+impl<const N: usize> PartialOrd for InlineAscii<N> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<const N: usize> Ord for InlineAscii<N> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl<const N: usize> Hash for InlineAscii<N> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_up_to_its_capacity_and_only_ascii() {
+        let mut s = InlineAscii::<3>::new();
+        assert!(s.push(b'a') && s.push(b'b') && s.push(b'c'));
+        assert!(!s.push(b'd'));
+        assert_eq!(s.as_str(), "abc");
+        assert!(InlineAscii::<3>::from_ascii(b"abcd").is_none());
+        assert!(InlineAscii::<8>::from_ascii("é".as_bytes()).is_none());
+        assert_eq!(InlineAscii::<8>::from_ascii(b"").unwrap().as_str(), "");
+    }
+
+    #[test]
+    fn equality_ignores_unused_capacity() {
+        let mut a = InlineAscii::<4>::from_ascii(b"ab").unwrap();
+        let b = InlineAscii::<4>::from_ascii(b"ab").unwrap();
+        assert_eq!(a, b);
+        assert!(a.push(b'c'));
+        assert_ne!(a, b);
+        assert!(b < a);
+    }
+}
