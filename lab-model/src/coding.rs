@@ -285,21 +285,23 @@ impl LoincCode {
         if digits.is_empty() {
             return None;
         }
-        let mut sum: u32 = 0;
+        let mut sum: u8 = 0;
         // From the right, every other digit starting with the rightmost is doubled.
         for (position, &byte) in digits.iter().rev().enumerate() {
             if !byte.is_ascii_digit() {
                 return None;
             }
-            let digit = u32::from(byte - b'0');
-            sum += if position % 2 == 0 {
+            let digit = byte - b'0';
+            let term = if position % 2 == 0 {
                 let doubled = digit * 2;
                 doubled / 10 + doubled % 10
             } else {
                 digit
             };
+            // Kept mod 10 as it goes, so no input length can overflow it.
+            sum = (sum + term) % 10;
         }
-        u8::try_from((10 - sum % 10) % 10).ok()
+        Some((10 - sum) % 10)
     }
 
     /// The code text, such as `2345-7`.
@@ -504,6 +506,48 @@ mod tests {
         assert_eq!(LoincCode::check_digit(b""), None);
         assert_eq!(LoincCode::check_digit(b"12a"), None);
         assert_eq!(LoincCode::check_digit(b"0"), Some(0));
+    }
+
+    /// The running sum is kept mod 10 (so no input length can overflow it); it must
+    /// agree with the plain Luhn sum on long inputs.
+    #[test]
+    fn check_digit_mod_as_you_go_matches_a_wide_sum() {
+        let reference = |digits: &[u8]| {
+            let sum: u64 = digits
+                .iter()
+                .rev()
+                .enumerate()
+                .map(|(i, b)| {
+                    let d = u64::from(b - b'0');
+                    if i % 2 == 0 {
+                        (d * 2) / 10 + (d * 2) % 10
+                    } else {
+                        d
+                    }
+                })
+                .sum();
+            u8::try_from((10 - sum % 10) % 10).unwrap()
+        };
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for len in [1, 2, 7, 8, 100, 10_000] {
+            let digits: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    b'0' + u8::try_from(state % 10).unwrap()
+                })
+                .collect();
+            assert_eq!(
+                LoincCode::check_digit(&digits),
+                Some(reference(&digits)),
+                "{len}"
+            );
+        }
+        assert_eq!(
+            LoincCode::check_digit(&[b'9'; 100_000]),
+            Some(reference(&[b'9'; 100_000]))
+        );
     }
 
     #[test]
