@@ -92,6 +92,45 @@ fn decimals(c: &mut Criterion) {
     group.finish();
 }
 
+/// LOINC codes of a chemistry panel.
+const LOINC_CODES: [&str; 8] = [
+    "2345-7", "2160-0", "718-7", "6690-2", "789-8", "2951-2", "2823-3", "4548-4",
+];
+
+/// Reference ranges as instruments write them.
+const RANGES: [&str; 6] = ["3.9-6.1", "70_105", "<5", ">=10", " 3.5 - 5.1 ", "-2--1"];
+
+fn codes_and_ranges(c: &mut Criterion) {
+    let mut group = c.benchmark_group("model/codes");
+    group.throughput(Throughput::Bytes(total_len(&LOINC_CODES)));
+    for code in LOINC_CODES {
+        assert_eq!(LoincCode::parse(code).unwrap().as_str(), code);
+    }
+    group.bench_function("loinc_parse", |b| {
+        b.iter(|| {
+            for code in LOINC_CODES {
+                black_box(LoincCode::parse(black_box(code)).unwrap());
+            }
+        });
+    });
+    group.throughput(Throughput::Bytes(total_len(&RANGES)));
+    for range in RANGES {
+        let parsed = ReferenceRange::parse_lenient(range, DecimalMark::Point);
+        assert!(parsed.low.is_some() || parsed.high.is_some(), "{range}");
+    }
+    group.bench_function("reference_range_parse_lenient", |b| {
+        b.iter(|| {
+            for range in RANGES {
+                black_box(ReferenceRange::parse_lenient(
+                    black_box(range),
+                    DecimalMark::Point,
+                ));
+            }
+        });
+    });
+    group.finish();
+}
+
 /// A report of 20 results, the size of a chemistry panel.
 fn panel() -> LabEvent {
     let results = (0..20_u32)
@@ -139,5 +178,5 @@ fn event_json(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, timestamps, decimals, event_json);
+criterion_group!(benches, timestamps, decimals, codes_and_ranges, event_json);
 criterion_main!(benches);

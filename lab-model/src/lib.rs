@@ -81,7 +81,9 @@
 //! - unknown fields are ignored when reading, so older readers accept newer events.
 //!
 //! [`LabEvent`] → JSON → [`LabEvent`] is the identity; the crate's property tests
-//! check it on arbitrary events.
+//! check it on arbitrary events. The shape is version [`JSON_SHAPE_VERSION`]: adding
+//! an optional field or an enum variant keeps the version; renaming, removing or
+//! retyping anything bumps it.
 //!
 //! # Safety
 //!
@@ -100,6 +102,10 @@
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The version of the JSON shape documented here. Consumers that persist lab events
+/// should store it beside them; it changes only on incompatible changes.
+pub const JSON_SHAPE_VERSION: u32 = 1;
 
 pub mod codes;
 mod coding;

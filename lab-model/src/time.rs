@@ -376,8 +376,9 @@ impl LabTimestamp {
     /// Reads an HL7 v2 DTM/TS value:
     /// `YYYY[MM[DD[HH[MM[SS[.F{1,9}]]]]]][(+|-)HHMM]`.
     ///
-    /// HL7 allows at most 4 fraction digits; up to 9 are accepted because real feeds
-    /// send micro- and nanoseconds and rejecting them would lose whole messages.
+    /// HL7 v2.5 §2.A.22 (DTM) allows at most 4 fraction digits; up to 9 are accepted
+    /// because real feeds send micro- and nanoseconds and rejecting them would lose
+    /// whole messages.
     pub fn parse_hl7(text: &str) -> Result<Self> {
         parse_compact(text.as_bytes(), TimestampForm::Hl7Dtm, 9)
     }
@@ -406,7 +407,8 @@ impl LabTimestamp {
     }
 
     /// Reads a DICOM DA value: `YYYYMMDD`, or the ACR-NEMA `YYYY.MM.DD` that PS3.5
-    /// asks readers to accept. Trailing spaces (even-length padding) are ignored.
+    /// §6.2 (Table 6.2-1, DA) asks readers to accept. Trailing spaces (even-length
+    /// padding, PS3.5 §6.2) are ignored.
     /// The result has [`Precision::Day`] and no offset.
     pub fn parse_dicom_da(text: &str) -> Result<Self> {
         let mut r = Reader::new(
