@@ -101,8 +101,23 @@ impl CodeSystem {
 }
 
 impl PartialEq for CodeSystem {
+    /// Equal when the URIs are; compared structurally so that no URI is formatted,
+    /// except that an `Other` naming a known system is read as that system.
     fn eq(&self, other: &Self) -> bool {
-        self.uri() == other.uri()
+        match (self, other) {
+            // Distinct strings are distinct URIs: an `Other`'s URI is its string.
+            (Self::Other(a), Self::Other(b)) => a == b,
+            (Self::Other(uri), known) | (known, Self::Other(uri)) => match Self::from_uri(uri) {
+                Self::Other(_) => false,
+                canonical => canonical == *known,
+            },
+            (Self::Loinc, Self::Loinc)
+            | (Self::Ucum, Self::Ucum)
+            | (Self::Snomed, Self::Snomed) => true,
+            (Self::Hl7Table(a), Self::Hl7Table(b)) => a == b,
+            (Self::Local(a), Self::Local(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -597,6 +612,31 @@ mod tests {
             CodeSystem::Loinc
         );
         assert!(CodeSystem::Other("local:X".into()).is_local());
+    }
+
+    /// Structural equality must agree with comparing URIs, for every pair.
+    #[test]
+    fn code_system_equality_agrees_with_uri_equality() {
+        let systems = [
+            CodeSystem::Loinc,
+            CodeSystem::Ucum,
+            CodeSystem::Snomed,
+            CodeSystem::Hl7Table(78),
+            CodeSystem::Hl7Table(79),
+            CodeSystem::Local(String::new()),
+            CodeSystem::Local("99ABB".into()),
+            CodeSystem::Other("http://loinc.org".into()),
+            CodeSystem::Other("local".into()),
+            CodeSystem::Other("local:".into()),
+            CodeSystem::Other("local:99ABB".into()),
+            CodeSystem::Other("http://terminology.hl7.org/CodeSystem/v2-0078".into()),
+            CodeSystem::Other("I10".into()),
+        ];
+        for a in &systems {
+            for b in &systems {
+                assert_eq!(a == b, a.uri() == b.uri(), "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -568,6 +568,45 @@ mod tests {
         assert_ne!(d("5.40"), d("5.4"), "equality is textual");
     }
 
+    proptest::proptest! {
+        /// `cmp_value` agrees with comparing as floats wherever floats are exact
+        /// enough to tell (at most 15 significant digits).
+        #[test]
+        fn value_comparison_agrees_with_floats(
+            a_int in -99_999_999_i64..99_999_999, a_frac in 0_u32..10_000_000, a_digits in 0_usize..7,
+            b_int in -99_999_999_i64..99_999_999, b_frac in 0_u32..10_000_000, b_digits in 0_usize..7,
+        ) {
+            let make = |int: i64, frac: u32, digits: usize| {
+                let frac = format!("{frac:07}");
+                let text = if digits == 0 { int.to_string() } else { format!("{int}.{}", &frac[..digits]) };
+                Decimal::parse(&text).unwrap()
+            };
+            let (a, b) = (make(a_int, a_frac, a_digits), make(b_int, b_frac, b_digits));
+            let floats = a.to_f64().partial_cmp(&b.to_f64()).unwrap();
+            proptest::prop_assert_eq!(a.cmp_value(&b), floats, "{} vs {}", a, b);
+            proptest::prop_assert_eq!(b.cmp_value(&a), floats.reverse());
+        }
+
+        /// Lenient reading of canonical text is the identity, and leading zeros,
+        /// a plus sign and padding never change the value read.
+        #[test]
+        fn lenient_reading_normalizes_without_changing_values(
+            int in 0_u64..1_000_000_000, frac in proptest::option::of("[0-9]{1,6}"),
+            zeros in 0_usize..4, plus in proptest::bool::ANY, pad in 0_usize..3,
+        ) {
+            let canonical = match &frac { Some(f) => format!("{int}.{f}"), None => int.to_string() };
+            let d = Decimal::parse(&canonical).unwrap();
+            proptest::prop_assert_eq!(Decimal::parse_lenient(&canonical, DecimalMark::Point).unwrap(), d);
+            let messy = format!(
+                "{}{}{}{canonical}{}",
+                " ".repeat(pad), if plus { "+" } else { "" }, "0".repeat(zeros), " ".repeat(pad)
+            );
+            proptest::prop_assert_eq!(Decimal::parse_lenient(&messy, DecimalMark::Point).unwrap(), d);
+            let comma = messy.replace('.', ",");
+            proptest::prop_assert_eq!(Decimal::parse_lenient(&comma, DecimalMark::Comma).unwrap(), d);
+        }
+    }
+
     #[test]
     fn helpers() {
         let d = Decimal::parse("-12.500").unwrap();
