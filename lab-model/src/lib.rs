@@ -85,6 +85,29 @@
 //! an optional field or an enum variant keeps the version; renaming, removing or
 //! retyping anything bumps it.
 //!
+//! # Filling the model from a protocol
+//!
+//! The HL7, ASTM and DICOM crates follow the same rules, so an event means the same
+//! thing whichever wire it came from:
+//!
+//! - **One report per order and specimen.** A message with several patients, orders
+//!   or specimens becomes several [`ResultReport`]s, each with its own copy of the
+//!   patient; consumers never join across events.
+//! - **Keep what was sent.** [`LabResult::raw_value`] holds the value text,
+//!   [`LabResult::status_raw`] the status code when it was translated into table 0085,
+//!   [`Unit::original`] the unit text; code tables keep unknown codes;
+//!   [`Provenance::location`] names the segment or record.
+//! - **Never invent.** No time zone on a timestamp that had none, no UCUM code or
+//!   LOINC code unless sent or mapped by configuration; a blank specimen role is
+//!   [`SpecimenRole::Patient`], as table 0369 says.
+//! - **Read numbers leniently, with the connection's [`DecimalMark`]**:
+//!   [`ResultValue::from_text_lenient`], [`Quantity::parse_lenient`],
+//!   [`ReferenceRange::parse_lenient`]; what is not a number stays text.
+//! - **Say what was relaxed** in [`Provenance::warnings`] (a wrong checksum accepted,
+//!   LF segment terminators, a value found in a vendor's component).
+//! - **Protect identifiers.** Patient, specimen, order and operator identifiers go in
+//!   [`Sensitive`].
+//!
 //! # Safety
 //!
 //! No function in this crate panics on any input, allocates in proportion to
