@@ -96,7 +96,12 @@ impl CodeSystem {
     /// Whether codes of this system are the sender's own.
     #[must_use]
     pub fn is_local(&self) -> bool {
-        matches!(Self::from_uri(&self.uri()), Self::Local(_))
+        match self {
+            Self::Local(_) => true,
+            // Only an `Other` can name a system it is not; read it as its URI.
+            Self::Other(uri) => matches!(Self::from_uri(uri), Self::Local(_)),
+            _ => false,
+        }
     }
 }
 
@@ -612,6 +617,12 @@ mod tests {
             CodeSystem::Loinc
         );
         assert!(CodeSystem::Other("local:X".into()).is_local());
+        assert!(CodeSystem::Other("local".into()).is_local());
+        assert!(CodeSystem::Local(String::new()).is_local());
+        assert!(!CodeSystem::Other("local:".into()).is_local());
+        assert!(!CodeSystem::Other("I10".into()).is_local());
+        assert!(!CodeSystem::Loinc.is_local());
+        assert!(!CodeSystem::Hl7Table(78).is_local());
     }
 
     /// Structural equality must agree with comparing URIs, for every pair.

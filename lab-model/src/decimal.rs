@@ -309,11 +309,7 @@ macro_rules! decimal_from_int {
         impl From<$int> for Decimal {
             fn from(value: $int) -> Self {
                 // An integer has at most 20 digits and a sign: it always fits.
-                let mut out = InlineAscii::new();
-                for byte in value.to_string().bytes() {
-                    out.push(byte);
-                }
-                Self(out)
+                Self(InlineAscii::from_ascii(value.to_string().as_bytes()).unwrap_or(InlineAscii::new()))
             }
         }
     )*};
