@@ -65,6 +65,15 @@ macro_rules! open_code_enum {
 
             /// The listed variant with this value's code, also when it was built as
             /// `Other` with a listed code; `None` for unlisted codes. Never allocates.
+            /// The wire code when it is one of [`Self::KNOWN`], as a `'static` string.
+            #[must_use]
+            pub fn known_code(&self) -> Option<&'static str> {
+                match self.code() {
+                    $($code => Some($code),)+
+                    _ => None,
+                }
+            }
+
             fn listed(&self) -> Option<Self> {
                 match self.code() {
                     $($code => Some(Self::$variant),)+

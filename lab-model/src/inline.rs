@@ -51,6 +51,19 @@ impl<const N: usize> InlineAscii<N> {
     }
 }
 
+impl<const N: usize> std::fmt::Write for InlineAscii<N> {
+    /// Appends ASCII text; an error (with the text partly written) when it does not
+    /// fit or is not ASCII.
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        for byte in text.bytes() {
+            if !self.push(byte) {
+                return Err(std::fmt::Error);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<const N: usize> std::fmt::Debug for InlineAscii<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(self.as_str(), f)

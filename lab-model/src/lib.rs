@@ -137,6 +137,7 @@ mod entities;
 mod error;
 mod event;
 mod inline;
+pub mod mqtt;
 mod result;
 mod sensitive;
 mod text_serde;

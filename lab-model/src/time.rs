@@ -1150,7 +1150,13 @@ impl<'de> Deserialize<'de> for Precision {
 impl Serialize for LabTimestamp {
     /// As the ISO 8601 string of [`LabTimestamp::to_iso8601`].
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // Formatting into a stack buffer and handing over one `&str` is several
+        // times faster than `collect_str`, which escapes each formatted piece.
+        let mut text = crate::inline::InlineAscii::<48>::new();
+        match self.write_to(&mut text, true) {
+            Ok(()) => serializer.serialize_str(text.as_str()),
+            Err(fmt::Error) => serializer.collect_str(self),
+        }
     }
 }
 
