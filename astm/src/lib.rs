@@ -6,3 +6,5 @@
 //! messages to [`labwire_model::LabEvent`]. See the ASTM issue for the full scope;
 //! nothing is implemented yet.
 #![forbid(unsafe_code)]
+
+pub mod record;
