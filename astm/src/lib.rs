@@ -7,4 +7,5 @@
 //! nothing is implemented yet.
 #![forbid(unsafe_code)]
 
+pub mod model;
 pub mod record;

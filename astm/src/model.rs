@@ -1,0 +1,574 @@
+//! ASTM E1394 messages mapped to the labwire lab model.
+//!
+//! One [`LabEvent::Results`] per order record (`O`, one specimen) with the results
+//! under it; control samples (action code `Q` in O-12, or processing id `Q` in H-12)
+//! become [`LabEvent::Qc`]; query records (`Q`) become [`LabEvent::Query`]. Comments
+//! attach to the record before them. Times have no zone (ASTM sends none), values
+//! keep their text. What a [`Dialect`] changes is data, not code.
+//!
+//! ```
+//! use labwire_astm::model::{Dialect, to_events};
+//! use labwire_astm::record::{Message, RecordOptions};
+//! use labwire_model::{LabEvent, ResultValue};
+//!
+//! let text = b"H|\\^&|||XN-550^00-22^11001|||||||P|1|20240301101502\rP|1||PAT-1\rO|1||S24-0007^2^3|^^^^WBC\rR|1|^^^^WBC^1|7,41|10*3/uL||N||F||||20240301101500\rL|1|N\r";
+//! let (message, _) = Message::parse(text, &RecordOptions::default())?;
+//! let events = to_events(&message, &Dialect::sysmex_xn());
+//! let LabEvent::Results(report) = &events[0] else { panic!() };
+//! let result = &report.results[0];
+//! assert_eq!(result.test.code, "WBC");
+//! let ResultValue::Quantity(quantity) = &result.value else { panic!() };
+//! assert_eq!(quantity.value.as_str(), "7.41"); // the decimal comma read as a decimal
+//! # Ok::<(), labwire_astm::record::RecordError>(())
+//! ```
+
+use labwire_model::{
+    Coding, Container, DecimalMark, Identifier, Instrument, Interpretation, LabEvent, LabResult,
+    LabTimestamp, Order, Patient, PersonName, Priority, Provenance, QcEvent, QcResult,
+    ReferenceRange, ResultReport, ResultStatus, ResultValue, Sensitive, SourceProtocol, Specimen,
+    SpecimenQuery, SpecimenRole, Unit,
+};
+
+use crate::record::{Field, Message, Record, RecordType};
+
+/// How one instrument family fills the standard's fields. Data, not a fork of the
+/// parser: every dialect runs the same code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialect {
+    /// A name for logs.
+    pub name: &'static str,
+    /// Components of the universal test id (R-3, O-5) to try for the test code, in
+    /// order; the first non-empty one wins. LIS02-A2 puts the local code in 4.
+    pub test_code_components: &'static [usize],
+    /// The decimal mark of values and ranges.
+    pub decimal_mark: DecimalMark,
+    /// Accept a decimal comma even when `decimal_mark` is a point, when the value
+    /// has exactly one comma and no point (`7,41`).
+    pub lenient_comma: bool,
+    /// The component of R-4 that holds the value (1 in the standard).
+    pub value_component: usize,
+    /// Characters after which a test code carries a suffix to drop (Roche sends
+    /// `717/` with a dilution after the slash).
+    pub test_code_suffix_separator: Option<char>,
+}
+
+impl Dialect {
+    /// CLSI LIS02-A2 as written.
+    pub const fn generic() -> Self {
+        Self {
+            name: "LIS02-A2",
+            test_code_components: &[4, 1, 5],
+            decimal_mark: DecimalMark::Point,
+            lenient_comma: true,
+            value_component: 1,
+            test_code_suffix_separator: None,
+        }
+    }
+
+    /// Sysmex XN series (XN-L, XN-550 … XN-9000, public ASTM interface
+    /// specification): test code in component 5 (`^^^^WBC^1`, the dilution in 6),
+    /// decimal commas on European configurations.
+    pub const fn sysmex_xn() -> Self {
+        Self {
+            name: "Sysmex XN",
+            test_code_components: &[5, 4, 1],
+            ..Self::generic()
+        }
+    }
+
+    /// Roche cobas (e 411, c 111, cobas 6000 host interface manuals): application
+    /// code in component 4 with the dilution after a slash (`^^^717/`), decimal point.
+    pub const fn roche_cobas() -> Self {
+        Self {
+            name: "Roche cobas",
+            test_code_components: &[4, 1],
+            lenient_comma: false,
+            test_code_suffix_separator: Some('/'),
+            ..Self::generic()
+        }
+    }
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Self::generic()
+    }
+}
+
+/// The report being built for one order record.
+struct Pending {
+    report: ResultReport,
+    qc: bool,
+}
+
+/// Maps a parsed message to lab events.
+pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
+    let mut events = Vec::new();
+    let Some(header) = message.header() else {
+        return events;
+    };
+    let provenance = provenance(&header);
+    let instrument = instrument(&header);
+    let message_is_qc = header.field(12).text().trim().eq_ignore_ascii_case("Q");
+    let mut patient: Option<Patient> = None;
+    let mut pending: Option<Pending> = None;
+    let mut last = RecordType::HEADER;
+    let mut waiting_notes: Vec<String> = Vec::new();
+    let flush = |pending: &mut Option<Pending>, events: &mut Vec<LabEvent>| {
+        if let Some(done) = pending.take() {
+            events.push(finish(done));
+        }
+    };
+    for record in message.records() {
+        let kind = record.kind();
+        match kind {
+            RecordType::PATIENT => {
+                flush(&mut pending, &mut events);
+                waiting_notes.clear();
+                patient = Some(patient_of(&record));
+            }
+            RecordType::ORDER => {
+                flush(&mut pending, &mut events);
+                let (order, specimen, qc) = order_of(&record, dialect);
+                let mut report = ResultReport {
+                    instrument: instrument.clone(),
+                    patient: patient.clone(),
+                    specimen: Some(specimen),
+                    order: Some(order),
+                    provenance: provenance.clone(),
+                    ..ResultReport::default()
+                };
+                report.provenance.location = Some(format!("O record {}", record.index()));
+                report.notes.extend(waiting_notes.iter().cloned());
+                pending = Some(Pending {
+                    report,
+                    qc: qc || message_is_qc,
+                });
+            }
+            RecordType::RESULT => {
+                let result = result_of(&record, dialect);
+                match &mut pending {
+                    Some(open) => open.report.results.push(result),
+                    None => {
+                        // A result without an order: keep it, in a report of its own.
+                        let mut report = ResultReport {
+                            instrument: instrument.clone(),
+                            patient: patient.clone(),
+                            provenance: provenance.clone(),
+                            ..ResultReport::default()
+                        };
+                        report.provenance.warnings.push(format!(
+                            "R record {} has no O record before it",
+                            record.index()
+                        ));
+                        report.results.push(result);
+                        pending = Some(Pending {
+                            report,
+                            qc: message_is_qc,
+                        });
+                    }
+                }
+            }
+            RecordType::COMMENT => {
+                let text = comment_text(&record);
+                if text.is_empty() {
+                    continue;
+                }
+                match (last, &mut pending) {
+                    (RecordType::RESULT, Some(open)) => {
+                        if let Some(result) = open.report.results.last_mut() {
+                            result.notes.push(text);
+                        }
+                    }
+                    (RecordType::ORDER, Some(open)) => open.report.notes.push(text),
+                    // A comment on the header or the patient: it belongs to every
+                    // report that follows, so it waits for the next one.
+                    _ => waiting_notes.push(text),
+                }
+            }
+            RecordType::QUERY => {
+                flush(&mut pending, &mut events);
+                events.push(query_of(&record, &instrument, &provenance));
+            }
+            RecordType::TERMINATOR | RecordType::HEADER => {}
+            _ => {
+                if let Some(open) = &mut pending {
+                    open.report.provenance.warnings.push(format!(
+                        "{} record {} kept raw, not mapped",
+                        kind,
+                        record.index()
+                    ));
+                }
+            }
+        }
+        if kind != RecordType::COMMENT && kind != RecordType::MANUFACTURER {
+            last = kind;
+        }
+    }
+    flush(&mut pending, &mut events);
+    if !message.is_complete() {
+        for event in &mut events {
+            event
+                .provenance_mut()
+                .warnings
+                .push("message has no L record: incomplete".into());
+        }
+    }
+    events
+}
+
+fn finish(pending: Pending) -> LabEvent {
+    if !pending.qc {
+        return LabEvent::Results(pending.report);
+    }
+    let report = pending.report;
+    let mut specimen = report.specimen;
+    if let Some(specimen) = &mut specimen {
+        specimen.role = SpecimenRole::Control;
+    }
+    LabEvent::Qc(QcEvent {
+        instrument: report.instrument,
+        specimen,
+        results: report
+            .results
+            .into_iter()
+            .map(|result| QcResult {
+                result,
+                target: None,
+                sd: None,
+                outcome: None,
+                rules_violated: Vec::new(),
+            })
+            .collect(),
+        provenance: report.provenance,
+        ..QcEvent::default()
+    })
+}
+
+fn text(field: Field<'_>) -> Option<String> {
+    let text = field.text();
+    let trimmed = text.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+fn timestamp(field: Field<'_>) -> Option<LabTimestamp> {
+    let text = field.component(1).text();
+    let trimmed = text.trim();
+    // Delphi's zero date (1899-12-30) means "no date" in Phadia and others.
+    if trimmed.is_empty() || trimmed.starts_with("18991230") {
+        return None;
+    }
+    LabTimestamp::parse_astm(trimmed).ok()
+}
+
+fn provenance(header: &Record<'_>) -> Provenance {
+    Provenance {
+        version: text(header.field(13)),
+        message_id: text(header.field(3)),
+        sender: text(header.field(5)),
+        sent_at: timestamp(header.field(14)),
+        ..Provenance::new(SourceProtocol::Astm)
+    }
+}
+
+/// H-5, sender name or id: `name^software version^serial number` on most analyzers
+/// (Abbott `ARCHITECT^9.45^F3452430028`, Sysmex `XN-550^00-22^11001`).
+fn instrument(header: &Record<'_>) -> Instrument {
+    let sender = header.field(5);
+    Instrument {
+        local_id: text(sender.component(1)),
+        name: text(sender.component(1)),
+        software_version: text(sender.component(2)),
+        serial_number: text(sender.component(3)),
+        ..Instrument::default()
+    }
+}
+
+fn patient_of(record: &Record<'_>) -> Patient {
+    let ids = [(3, "PI"), (4, "PT"), (5, "PN")]
+        .into_iter()
+        .filter_map(|(number, _kind)| text(record.field(number).component(1)))
+        .map(|value| Sensitive::new(Identifier::new(value)))
+        .collect();
+    let name_field = record.field(6);
+    let name = PersonName {
+        family: text(name_field.component(1)),
+        given: text(name_field.component(2)),
+        middle: text(name_field.component(3)),
+        suffix: text(name_field.component(4)),
+        prefix: text(name_field.component(5)),
+    };
+    let has_name = name != PersonName::default();
+    Patient {
+        ids,
+        name: has_name.then(|| Sensitive::new(name)),
+        birth_date: timestamp(record.field(8)).map(Sensitive::new),
+        sex: text(record.field(9))
+            .map(|code| Sensitive::new(labwire_model::AdministrativeSex::from_code(&code))),
+    }
+}
+
+/// O-3 specimen id, O-4 instrument specimen id (`id^rack^position`), O-5 tests, O-6
+/// priority, O-7 requested, O-8 collected, O-12 action code, O-15 received, O-16
+/// specimen descriptor, O-26 report type.
+fn order_of(record: &Record<'_>, dialect: &Dialect) -> (Order, Specimen, bool) {
+    let instrument_id = record.field(4);
+    let specimen_id =
+        text(record.field(3).component(1)).or_else(|| text(instrument_id.component(1)));
+    let action = text(record.field(12));
+    let qc = action
+        .as_deref()
+        .is_some_and(|code| code.eq_ignore_ascii_case("Q"));
+    let specimen = Specimen {
+        ids: specimen_id
+            .into_iter()
+            .map(|id| Sensitive::new(Identifier::new(id)))
+            .collect(),
+        role: if qc {
+            SpecimenRole::Control
+        } else {
+            SpecimenRole::Patient
+        },
+        kind: text(record.field(16).component(1)).map(Coding::local),
+        collected_at: timestamp(record.field(8)),
+        received_at: timestamp(record.field(15)),
+        container: {
+            let carrier = text(instrument_id.component(2));
+            let position = text(instrument_id.component(3));
+            (carrier.is_some() || position.is_some()).then(|| Container {
+                carrier,
+                position,
+                ..Container::default()
+            })
+        },
+        ..Specimen::default()
+    };
+    let order = Order {
+        placer_id: text(record.field(3).component(1)).map(|id| Sensitive::new(Identifier::new(id))),
+        tests: record
+            .field(5)
+            .repeats()
+            .filter_map(|test| test_code(test, dialect))
+            .map(Coding::local)
+            .collect(),
+        priority: text(record.field(6)).map(|code| Priority::from_code(&code)),
+        requested_at: timestamp(record.field(7)),
+        action,
+        status: text(record.field(26)),
+        ..Order::default()
+    };
+    (order, specimen, qc)
+}
+
+/// The test code of a universal test id, per the dialect.
+fn test_code(field: Field<'_>, dialect: &Dialect) -> Option<String> {
+    let code = dialect
+        .test_code_components
+        .iter()
+        .find_map(|number| text(field.component(*number)))?;
+    match dialect.test_code_suffix_separator {
+        Some(separator) => Some(code.split(separator).next().unwrap_or(&code).to_owned()),
+        None => Some(code),
+    }
+}
+
+fn decimal_mark(raw: &str, dialect: &Dialect) -> DecimalMark {
+    let one_comma = raw.matches(',').count() == 1 && !raw.contains('.');
+    if dialect.decimal_mark == DecimalMark::Comma || (dialect.lenient_comma && one_comma) {
+        DecimalMark::Comma
+    } else {
+        DecimalMark::Point
+    }
+}
+
+/// R-3 test, R-4 value, R-5 units, R-6 range, R-7 flags, R-9 status, R-11 operator,
+/// R-12 started, R-13 completed, R-14 instrument.
+fn result_of(record: &Record<'_>, dialect: &Dialect) -> LabResult {
+    let test_field = record.field(3);
+    let code = test_code(test_field, dialect).unwrap_or_default();
+    let mut test = Coding::local(code);
+    test.display = text(test_field.component(2));
+    let raw_value = record
+        .field(4)
+        .component(dialect.value_component)
+        .text()
+        .trim()
+        .to_owned();
+    let unit = text(record.field(5)).map(Unit::new);
+    let value = if raw_value.is_empty() {
+        ResultValue::text("")
+    } else {
+        ResultValue::from_text_lenient(&raw_value, unit, decimal_mark(&raw_value, dialect))
+    };
+    let range_text = text(record.field(6).component(1));
+    let status_raw = text(record.field(9));
+    let mut result = LabResult::new(
+        test,
+        value,
+        ResultStatus::from_code(status_raw.as_deref().unwrap_or("F")),
+    );
+    result.sequence = text(record.field(2)).and_then(|n| n.parse().ok());
+    result.raw_value = (!raw_value.is_empty()).then_some(raw_value);
+    result.reference_range = range_text.map(|range| {
+        let mark = decimal_mark(&range, dialect);
+        ReferenceRange::parse_lenient(&range, mark)
+    });
+    result.interpretation = record
+        .field(7)
+        .repeats()
+        .filter_map(|flag| text(flag))
+        .map(|flag| Interpretation::from_code(&flag))
+        .collect();
+    result.status_raw = status_raw;
+    result.operator = text(record.field(11).component(1)).map(Sensitive::new);
+    result.observed_at = timestamp(record.field(12));
+    result.analyzed_at = timestamp(record.field(13));
+    result.instrument = text(record.field(14)).map(Instrument::with_local_id);
+    result
+}
+
+/// C-4, the comment text: its repeats and components joined by spaces.
+fn comment_text(record: &Record<'_>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for repeat in record.field(4).repeats() {
+        parts.extend(repeat.components().filter_map(text));
+    }
+    parts.join(" ")
+}
+
+/// Q-3 starting range id (`patient id^specimen id^…`), Q-5 tests, Q-13 status.
+fn query_of(record: &Record<'_>, instrument: &Instrument, provenance: &Provenance) -> LabEvent {
+    let range = record.field(3);
+    let specimen_ids = range
+        .repeats()
+        .filter_map(|repeat| text(repeat.component(2)).or_else(|| text(repeat.component(1))))
+        .filter(|id| !id.eq_ignore_ascii_case("ALL"))
+        .map(|id| Sensitive::new(Identifier::new(id)))
+        .collect();
+    let mut provenance = provenance.clone();
+    provenance.location = Some(format!("Q record {}", record.index()));
+    LabEvent::Query(SpecimenQuery {
+        instrument: instrument.clone(),
+        specimen_ids,
+        container: {
+            let carrier = text(range.component(3));
+            let position = text(range.component(4));
+            (carrier.is_some() || position.is_some()).then(|| Container {
+                carrier,
+                position,
+                ..Container::default()
+            })
+        },
+        tests: record
+            .field(5)
+            .repeats()
+            .filter_map(|test| test_code(test, &Dialect::generic()))
+            .map(Coding::local)
+            .collect(),
+        status: text(record.field(13)),
+        provenance,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RecordOptions;
+
+    fn events(text: &[u8], dialect: &Dialect) -> Vec<LabEvent> {
+        let (message, _) = Message::parse(text, &RecordOptions::default()).unwrap();
+        to_events(&message, dialect)
+    }
+
+    #[test]
+    fn results_carry_their_patient_order_and_specimen() {
+        let text = b"H|\\^&|||cobas^2.1^SN77|||||host||P|1|20240301101502\rP|1|MRN-1||ALT-9|Doe^Jane||19800501|F\rO|1|S24-1|S24-1^R4^3|^^^717/\\^^^690|S|20240301080000|20240301083000||||N||||SER\rR|1|^^^717/|5.40|mmol/L|3.9-6.1|N||F||OP1|20240301101000|20240301101502|cobas-1\rC|1|I|Lipemic^index 2|G\rR|2|^^^690/|< 0.5|mg/L||L||F\rL|1|N\r";
+        let events = events(text, &Dialect::roche_cobas());
+        assert_eq!(events.len(), 1);
+        let LabEvent::Results(report) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(report.instrument.software_version.as_deref(), Some("2.1"));
+        assert_eq!(report.provenance.version.as_deref(), Some("1"));
+        let patient = report.patient.as_ref().unwrap();
+        assert_eq!(patient.ids.len(), 2);
+        assert_eq!(
+            patient.name.as_ref().unwrap().expose().family.as_deref(),
+            Some("Doe")
+        );
+        let specimen = report.specimen.as_ref().unwrap();
+        assert_eq!(specimen.ids[0].expose().value, "S24-1");
+        assert_eq!(
+            specimen.container.as_ref().unwrap().carrier.as_deref(),
+            Some("R4")
+        );
+        let order = report.order.as_ref().unwrap();
+        assert_eq!(
+            order
+                .tests
+                .iter()
+                .map(|t| t.code.as_str())
+                .collect::<Vec<_>>(),
+            ["717", "690"]
+        );
+        assert_eq!(order.priority, Some(Priority::from_code("S")));
+        let glucose = &report.results[0];
+        assert_eq!(glucose.test.code, "717");
+        assert_eq!(glucose.notes, ["Lipemic index 2"]);
+        assert_eq!(glucose.analyzed_at.unwrap().format_astm(), "20240301101502");
+        assert_eq!(glucose.interpretation, [Interpretation::Normal]);
+        let ResultValue::Quantity(crp) = &report.results[1].value else {
+            panic!()
+        };
+        assert_eq!(crp.value.as_str(), "0.5");
+        assert_eq!(crp.comparator, Some(labwire_model::Comparator::Lt));
+    }
+
+    #[test]
+    fn control_samples_become_qc_events() {
+        let text = b"H|\\^&\rO|1|QC-L2||^^^GLU|||||||Q\rR|1|^^^GLU|5.62|mmol/L\rL|1|N\r";
+        let events = events(text, &Dialect::generic());
+        let LabEvent::Qc(qc) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(qc.results.len(), 1);
+        assert_eq!(qc.specimen.as_ref().unwrap().role, SpecimenRole::Control);
+    }
+
+    #[test]
+    fn text_values_and_missing_values_are_kept() {
+        let text = b"H|\\^&\rP|1\rC|1|L|Fasting|G\rO|1|S1\rC|1|I|Tube 2|G\rR|1|^^^COV|NOT DETECTED\rR|2|^^^K|-----\rR|3|^^^X|\rL|1|N\r";
+        let events = events(text, &Dialect::generic());
+        let LabEvent::Results(report) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(report.results[0].value, ResultValue::text("NOT DETECTED"));
+        assert_eq!(report.results[1].value, ResultValue::text("-----"));
+        assert_eq!(report.results.len(), 3);
+        assert_eq!(report.notes, ["Fasting", "Tube 2"]);
+    }
+
+    #[test]
+    fn queries_become_query_events() {
+        let text = b"H|\\^&\rQ|1|^S24-000123^R7^2||ALL||||||||O\rL|1|N\r";
+        let events = events(text, &Dialect::generic());
+        let LabEvent::Query(query) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(query.specimen_ids[0].expose().value, "S24-000123");
+        assert_eq!(query.status.as_deref(), Some("O"));
+    }
+
+    #[test]
+    fn an_incomplete_message_says_so() {
+        let text = b"H|\\^&\rO|1|S1\rR|1|^^^GLU|5\r";
+        let events = events(text, &Dialect::generic());
+        assert!(
+            events[0]
+                .provenance()
+                .warnings
+                .iter()
+                .any(|w| w.contains("incomplete"))
+        );
+    }
+}
