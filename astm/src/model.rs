@@ -384,7 +384,22 @@ fn decimal_mark(raw: &str, dialect: &Dialect) -> DecimalMark {
 /// R-3 test, R-4 value, R-5 units, R-6 range, R-7 flags, R-9 status, R-11 operator,
 /// R-12 started, R-13 completed, R-14 instrument.
 fn result_of(record: &Record<'_>, dialect: &Dialect) -> LabResult {
-    let test_field = record.field(3);
+    let [
+        _,
+        sequence,
+        test_field,
+        value,
+        units,
+        range,
+        flags,
+        _,
+        status,
+        _,
+        operator,
+        started,
+        completed,
+        instrument,
+    ] = record.first_fields::<14>();
     let code = test_code(test_field, dialect).unwrap_or_default();
     let mut test = Coding::local(code);
     test.display = text(test_field.component(2));
@@ -400,30 +415,29 @@ fn result_of(record: &Record<'_>, dialect: &Dialect) -> LabResult {
     } else {
         ResultValue::from_text_lenient(&raw_value, unit, decimal_mark(&raw_value, dialect))
     };
-    let range_text = text(record.field(6).component(1));
-    let status_raw = text(record.field(9));
+    let range_text = text(range.component(1));
+    let status_raw = text(status);
     let mut result = LabResult::new(
         test,
         value,
         ResultStatus::from_code(status_raw.as_deref().unwrap_or("F")),
     );
-    result.sequence = text(record.field(2)).and_then(|n| n.parse().ok());
+    result.sequence = text(sequence).and_then(|n| n.parse().ok());
     result.raw_value = (!raw_value.is_empty()).then_some(raw_value);
     result.reference_range = range_text.map(|range| {
         let mark = decimal_mark(&range, dialect);
         ReferenceRange::parse_lenient(&range, mark)
     });
-    result.interpretation = record
-        .field(7)
+    result.interpretation = flags
         .repeats()
         .filter_map(|flag| text(flag))
         .map(|flag| Interpretation::from_code(&flag))
         .collect();
     result.status_raw = status_raw;
-    result.operator = text(record.field(11).component(1)).map(Sensitive::new);
-    result.observed_at = timestamp(record.field(12));
-    result.analyzed_at = timestamp(record.field(13));
-    result.instrument = text(record.field(14)).map(Instrument::with_local_id);
+    result.operator = text(operator.component(1)).map(Sensitive::new);
+    result.observed_at = timestamp(started);
+    result.analyzed_at = timestamp(completed);
+    result.instrument = text(instrument).map(Instrument::with_local_id);
     result
 }
 

@@ -636,6 +636,29 @@ impl<'a> Record<'a> {
         fields.nth(index)
     }
 
+    /// The first `N` fields in one pass over the record (`fields[0]` is the type
+    /// letter, so `fields[3]` is field 4); missing fields are empty. Reading many
+    /// fields this way is linear, where repeated [`Record::field`] calls rescan.
+    pub fn first_fields<const N: usize>(&self) -> [Field<'a>; N] {
+        let structured = self.kind() != RecordType::HEADER;
+        let empty = Field {
+            raw: &[],
+            delimiters: self.delimiters,
+            charset: self.charset,
+            structured: true,
+        };
+        let mut fields = [empty; N];
+        for (index, (slot, raw)) in fields
+            .iter_mut()
+            .zip(self.text.split(|b| *b == self.delimiters.field))
+            .enumerate()
+        {
+            slot.raw = raw;
+            slot.structured = structured || index != 1;
+        }
+        fields
+    }
+
     /// The fields, the type letter first.
     pub fn fields(&self) -> impl Iterator<Item = Field<'a>> + '_ {
         (1..=self.field_count()).map(|number| self.field(number))
