@@ -388,7 +388,7 @@ fn result_of(record: &Record<'_>, dialect: &Dialect) -> LabResult {
         _,
         sequence,
         test_field,
-        value,
+        value_field,
         units,
         range,
         flags,
@@ -403,13 +403,12 @@ fn result_of(record: &Record<'_>, dialect: &Dialect) -> LabResult {
     let code = test_code(test_field, dialect).unwrap_or_default();
     let mut test = Coding::local(code);
     test.display = text(test_field.component(2));
-    let raw_value = record
-        .field(4)
+    let raw_value = value_field
         .component(dialect.value_component)
         .text()
         .trim()
         .to_owned();
-    let unit = text(record.field(5)).map(Unit::new);
+    let unit = text(units).map(Unit::new);
     let value = if raw_value.is_empty() {
         ResultValue::text("")
     } else {
