@@ -332,15 +332,7 @@ fn order_of(record: &Record<'_>, dialect: &Dialect) -> (Order, Specimen, bool) {
         kind: text(record.field(16).component(1)).map(Coding::local),
         collected_at: timestamp(record.field(8)),
         received_at: timestamp(record.field(15)),
-        container: {
-            let carrier = text(instrument_id.component(2));
-            let position = text(instrument_id.component(3));
-            (carrier.is_some() || position.is_some()).then(|| Container {
-                carrier,
-                position,
-                ..Container::default()
-            })
-        },
+        container: rack_position(instrument_id.component(2), instrument_id.component(3)),
         ..Specimen::default()
     };
     let order = Order {
@@ -358,6 +350,16 @@ fn order_of(record: &Record<'_>, dialect: &Dialect) -> (Order, Specimen, bool) {
         ..Order::default()
     };
     (order, specimen, qc)
+}
+
+/// A container known by its rack (carrier) and position, if either was sent.
+fn rack_position(carrier: Field<'_>, position: Field<'_>) -> Option<Container> {
+    let (carrier, position) = (text(carrier), text(position));
+    (carrier.is_some() || position.is_some()).then(|| Container {
+        carrier,
+        position,
+        ..Container::default()
+    })
 }
 
 /// The test code of a universal test id, per the dialect.
@@ -463,15 +465,7 @@ fn query_of(record: &Record<'_>, instrument: &Instrument, provenance: &Provenanc
     LabEvent::Query(SpecimenQuery {
         instrument: instrument.clone(),
         specimen_ids,
-        container: {
-            let carrier = text(range.component(3));
-            let position = text(range.component(4));
-            (carrier.is_some() || position.is_some()).then(|| Container {
-                carrier,
-                position,
-                ..Container::default()
-            })
-        },
+        container: rack_position(range.component(3), range.component(4)),
         tests: record
             .field(5)
             .repeats()
