@@ -5,6 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use labwire_astm::frame::{FrameDecoder, FrameItem, FrameNumber, Reassembler, encode_message_into};
 use labwire_astm::model::{Dialect, to_events};
 use labwire_astm::record::{RecordOptions, parse_messages};
 
@@ -70,5 +71,39 @@ fn records(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, records);
+/// The session in E1381 frames of 240 bytes, as a serial line carries it.
+fn frames(c: &mut Criterion) {
+    let text = session();
+    let mut wire = vec![0x05];
+    encode_message_into(&mut wire, &text, 240, FrameNumber::FIRST).unwrap();
+    wire.push(0x04);
+    let decode = |wire: &[u8]| {
+        let mut decoder = FrameDecoder::new(240);
+        let mut message = Reassembler::new(1 << 24);
+        let mut frames = 0usize;
+        let mut complete = 0usize;
+        decoder.decode_each(wire, |item| {
+            if let FrameItem::Frame(frame) = item {
+                assert_eq!(frame.checksum, labwire_astm::frame::Checksum::Valid);
+                frames += 1;
+                if message.push(&frame).unwrap().is_some() {
+                    complete += 1;
+                }
+            }
+        });
+        (frames, complete)
+    };
+    let (frames, complete) = decode(&wire);
+    assert_eq!(frames, text.len().div_ceil(240));
+    assert_eq!(complete, 1);
+
+    let mut group = c.benchmark_group("astm/frames");
+    group.throughput(Throughput::Bytes(wire.len() as u64));
+    group.bench_function("decode_verify_reassemble_240", |b| {
+        b.iter(|| black_box(decode(black_box(&wire))));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, records, frames);
 criterion_main!(benches);
