@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::privacy::{PrivacyProfile, PseudonymKey};
+use super::privacy::{PrivacyProfile, PseudonymKey, Tokenizer};
 use super::topic::{
     DEFAULT_GATEWAY_TOPIC_TEMPLATE, DEFAULT_TOPIC_TEMPLATE, Placeholder, Slug, TemplateError,
     TopicTemplate,
@@ -90,6 +90,8 @@ pub struct MappingConfig {
     format: PayloadFormat,
     privacy: PrivacyProfile,
     key: Option<PseudonymKey>,
+    /// Made from `key` once: the HMAC key schedule is not repeated per message.
+    tokens: Tokenizer,
     publish_preliminary: bool,
     alarm_expiry_seconds: Option<u32>,
 }
@@ -131,6 +133,7 @@ impl MappingConfig {
             format: PayloadFormat::Json,
             privacy: PrivacyProfile::Full,
             key: None,
+            tokens: Tokenizer::new(None),
             publish_preliminary: false,
             alarm_expiry_seconds: Some(DEFAULT_ALARM_EXPIRY_SECONDS),
         }
@@ -205,6 +208,7 @@ impl MappingConfig {
             ));
         }
         self.privacy = profile;
+        self.tokens = Tokenizer::new(key.as_ref());
         self.key = key;
         Ok(self)
     }
@@ -269,6 +273,11 @@ impl MappingConfig {
     /// The pseudonymization key.
     pub fn key(&self) -> Option<&PseudonymKey> {
         self.key.as_ref()
+    }
+
+    /// The token maker for this configuration's key.
+    pub(crate) fn tokens(&self) -> &Tokenizer {
+        &self.tokens
     }
 
     /// Whether preliminary results are published.

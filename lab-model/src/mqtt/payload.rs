@@ -99,17 +99,17 @@ pub(super) fn encode(
     let Some(event) = published_results(event, config) else {
         return Ok(None);
     };
-    let tokens = Tokenizer::new(config.key());
+    let tokens = config.tokens();
     let result_ids = match &*event {
-        LabEvent::Results(report) => result_ids(report, config, slug, &tokens),
+        LabEvent::Results(report) => result_ids(report, config, slug, tokens),
         _ => Vec::new(),
     };
     let profile = config.privacy();
     let protected;
     let body = if profile == PrivacyProfile::IdOnly && event.may_identify_a_person() {
-        Body::Ids(id_tokens(&event, &tokens))
+        Body::Ids(id_tokens(&event, tokens))
     } else {
-        protected = protect(&event, profile, &tokens);
+        protected = protect(&event, profile, tokens);
         Body::Event(&protected)
     };
     let provenance = event.provenance();

@@ -123,6 +123,13 @@ pub(crate) struct Tokenizer {
     keyed: Option<Hmac<Sha256>>,
 }
 
+impl fmt::Debug for Tokenizer {
+    /// The keyed state is as secret as the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Tokenizer(<redacted>)")
+    }
+}
+
 /// Token prefixes: what an opaque token stands for.
 pub(crate) mod prefix {
     pub(crate) const PATIENT: &str = "pt_";
