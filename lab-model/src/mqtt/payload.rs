@@ -6,10 +6,13 @@ use serde::{Serialize, Serializer};
 
 use super::config::{MappingConfig, PayloadFormat};
 use super::context::{MapContext, MsgId};
-use super::privacy::{PrivacyProfile, Tokenizer, prefix, protect};
+use super::privacy::{PrivacyProfile, Protector, Tokenizer, prefix, protect};
 use super::topic::Slug;
 use super::{MapError, schema_name};
-use crate::{Identifier, LabEvent, LabResult, LabTimestamp, Sensitive, SourceProtocol};
+use crate::{
+    Identifier, Instrument, LabEvent, LabResult, LabTimestamp, Order, Patient, Provenance,
+    ResultReport, Sensitive, SourceProtocol, Specimen,
+};
 
 /// The envelope, borrowing everything it can from the event.
 #[derive(Serialize)]
@@ -53,8 +56,64 @@ struct Route<'a> {
 enum Body<'a> {
     /// The event's own structure (without the `type` tag: `schema` says it).
     Event(&'a LabEvent),
+    /// A results report under a protecting profile, borrowing what it does not change.
+    Report(Box<ReportBody<'a>>),
     /// `id-only`: the tokens of the people, specimens and orders involved.
     Ids(IdTokens),
+}
+
+/// [`ResultReport`]'s JSON shape (same fields, order and omissions: a test compares
+/// the two), with the identifying parts owned and protected and the rest borrowed, so
+/// the default profile does not clone every result.
+#[derive(Serialize)]
+struct ReportBody<'a> {
+    instrument: &'a Instrument,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patient: Option<Patient>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    specimen: Option<Specimen>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order: Option<Order>,
+    #[serde(skip_serializing_if = "<[LabResult]>::is_empty")]
+    results: Cow<'a, [LabResult]>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
+    provenance: &'a Provenance,
+}
+
+impl<'a> ReportBody<'a> {
+    fn new(report: &'a ResultReport, protector: &Protector<'_>) -> Self {
+        let mut patient = report.patient.clone();
+        protector.patient(&mut patient);
+        let mut specimen = report.specimen.clone();
+        if let Some(specimen) = &mut specimen {
+            protector.specimen(specimen);
+        }
+        let mut order = report.order.clone();
+        if let Some(order) = &mut order {
+            protector.order(order);
+        }
+        let results = if protector.changes_results(&report.results) {
+            let mut results = report.results.clone();
+            protector.results(&mut results);
+            Cow::Owned(results)
+        } else {
+            Cow::Borrowed(report.results.as_slice())
+        };
+        Self {
+            instrument: &report.instrument,
+            patient,
+            specimen,
+            order,
+            results,
+            notes: if protector.keeps_notes() {
+                &report.notes
+            } else {
+                &[]
+            },
+            provenance: &report.provenance,
+        }
+    }
 }
 
 #[derive(Serialize, Default)]
@@ -71,6 +130,7 @@ impl Serialize for Body<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Body::Ids(ids) => ids.serialize(serializer),
+            Body::Report(report) => report.serialize(serializer),
             Body::Event(event) => match event {
                 LabEvent::Results(inner) => inner.serialize(serializer),
                 LabEvent::Qc(inner) => inner.serialize(serializer),
@@ -106,8 +166,11 @@ pub(super) fn encode(
     };
     let profile = config.privacy();
     let protected;
+    let protector = Protector::new(profile, tokens);
     let body = if profile == PrivacyProfile::IdOnly && event.may_identify_a_person() {
         Body::Ids(id_tokens(&event, tokens))
+    } else if let (LabEvent::Results(report), Some(protector)) = (&*event, &protector) {
+        Body::Report(Box::new(ReportBody::new(report, protector)))
     } else {
         protected = protect(&event, profile, tokens);
         Body::Event(&protected)
@@ -176,7 +239,7 @@ fn published_results<'e>(event: &'e LabEvent, config: &MappingConfig) -> Option<
 /// order id, the test, its sub-id and whether it is a rerun. Results identical in
 /// all of these get an occurrence number.
 fn result_ids(
-    report: &crate::ResultReport,
+    report: &ResultReport,
     config: &MappingConfig,
     slug: &Slug,
     tokens: &Tokenizer,
@@ -278,7 +341,7 @@ struct TokenCollector<'t> {
 }
 
 impl TokenCollector<'_> {
-    fn patient(&mut self, patient: Option<&crate::Patient>) {
+    fn patient(&mut self, patient: Option<&Patient>) {
         for id in patient.iter().flat_map(|patient| &patient.ids) {
             push_token(
                 &mut self.ids.patient,
@@ -289,7 +352,7 @@ impl TokenCollector<'_> {
         }
     }
 
-    fn specimen(&mut self, specimen: Option<&crate::Specimen>) {
+    fn specimen(&mut self, specimen: Option<&Specimen>) {
         let Some(specimen) = specimen else { return };
         for id in &specimen.ids {
             push_token(
@@ -320,7 +383,7 @@ impl TokenCollector<'_> {
         );
     }
 
-    fn order(&mut self, order: Option<&crate::Order>) {
+    fn order(&mut self, order: Option<&Order>) {
         let ids = order
             .iter()
             .flat_map(|order| [&order.placer_id, &order.filler_id]);
@@ -334,5 +397,38 @@ fn push_token(list: &mut Vec<String>, tokens: &Tokenizer, prefix: &str, id: &Ide
     let token = tokens.identifier(prefix, id);
     if !list.contains(&token) {
         list.push(token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mqtt::PseudonymKey;
+    use arbitrary::{Arbitrary, Unstructured};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The borrowed report body writes exactly what the protected clone of the
+        /// whole event writes, under every protecting profile: if `ResultReport` gains
+        /// a field, this fails until `ReportBody` has it too.
+        #[test]
+        fn report_body_matches_the_protected_report(
+            bytes in proptest::collection::vec(any::<u8>(), 0..4000),
+        ) {
+            let Ok(report) = ResultReport::arbitrary(&mut Unstructured::new(&bytes)) else {
+                return Ok(());
+            };
+            let key = PseudonymKey::new(&[3; 16], "k").unwrap();
+            let tokens = Tokenizer::new(Some(&key));
+            let event = LabEvent::Results(report.clone());
+            for profile in [PrivacyProfile::Pseudonymized, PrivacyProfile::Minimal] {
+                let protector = Protector::new(profile, &tokens).unwrap();
+                let borrowed = serde_json::to_string(&ReportBody::new(&report, &protector)).unwrap();
+                let LabEvent::Results(cloned) = protect(&event, profile, &tokens).into_owned() else {
+                    unreachable!()
+                };
+                prop_assert_eq!(borrowed, serde_json::to_string(&cloned).unwrap());
+            }
+        }
     }
 }

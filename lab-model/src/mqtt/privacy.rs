@@ -212,6 +212,98 @@ fn push_base32(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// Applies a profile to the parts of an event that can identify a person.
+pub(crate) struct Protector<'t> {
+    tokens: &'t Tokenizer,
+    /// `minimal` and `id-only` drop what `pseudonymized` tokenizes.
+    minimal: bool,
+}
+
+impl<'t> Protector<'t> {
+    /// `None` when the profile publishes everything.
+    pub(crate) fn new(profile: PrivacyProfile, tokens: &'t Tokenizer) -> Option<Self> {
+        (profile != PrivacyProfile::Full).then_some(Self {
+            tokens,
+            minimal: profile != PrivacyProfile::Pseudonymized,
+        })
+    }
+
+    fn ids(&self, list: &mut Vec<Sensitive<Identifier>>, prefix: &str) {
+        if self.minimal {
+            list.clear();
+        } else {
+            for id in list.iter_mut() {
+                *id = Sensitive::new(pseudonym(self.tokens, prefix, id.expose()));
+            }
+        }
+    }
+
+    /// A bare identifier text (container barcode, accession number, operator).
+    fn text(&self, text: &mut Option<Sensitive<String>>, prefix: &str) {
+        *text = match (text.as_ref(), self.minimal) {
+            (Some(value), false) => Some(Sensitive::new(
+                self.tokens.token(prefix, &["", value.expose()]),
+            )),
+            _ => None,
+        };
+    }
+
+    pub(crate) fn patient(&self, patient: &mut Option<Patient>) {
+        if self.minimal {
+            *patient = None;
+        } else if let Some(patient) = patient {
+            self.ids(&mut patient.ids, prefix::PATIENT);
+            patient.name = None;
+            patient.birth_date = None;
+        }
+    }
+
+    fn container(&self, container: &mut Option<Container>) {
+        if let Some(container) = container {
+            self.text(&mut container.id, prefix::SPECIMEN);
+        }
+    }
+
+    pub(crate) fn specimen(&self, specimen: &mut Specimen) {
+        self.ids(&mut specimen.ids, prefix::SPECIMEN);
+        self.container(&mut specimen.container);
+    }
+
+    pub(crate) fn order(&self, order: &mut Order) {
+        for id in [&mut order.placer_id, &mut order.filler_id] {
+            *id = match (id.as_ref(), self.minimal) {
+                (Some(found), false) => Some(Sensitive::new(pseudonym(
+                    self.tokens,
+                    prefix::ORDER,
+                    found.expose(),
+                ))),
+                _ => None,
+            };
+        }
+    }
+
+    /// Whether [`Self::results`] would change anything, so callers can borrow instead.
+    pub(crate) fn changes_results(&self, results: &[LabResult]) -> bool {
+        results
+            .iter()
+            .any(|result| result.operator.is_some() || (self.minimal && !result.notes.is_empty()))
+    }
+
+    pub(crate) fn results(&self, results: &mut [LabResult]) {
+        for result in results {
+            self.text(&mut result.operator, prefix::OPERATOR);
+            if self.minimal {
+                result.notes.clear();
+            }
+        }
+    }
+
+    /// Free-text notes survive `pseudonymized` only.
+    pub(crate) fn keeps_notes(&self) -> bool {
+        !self.minimal
+    }
+}
+
 /// The event as the profile lets it be published (before `id-only`, which
 /// publishes tokens instead of a body). Borrowed when nothing changes.
 pub(crate) fn protect<'e>(
@@ -219,125 +311,65 @@ pub(crate) fn protect<'e>(
     profile: PrivacyProfile,
     tokens: &Tokenizer,
 ) -> Cow<'e, LabEvent> {
-    if profile == PrivacyProfile::Full || !event.may_identify_a_person() {
+    let Some(protector) = Protector::new(profile, tokens) else {
+        return Cow::Borrowed(event);
+    };
+    if !event.may_identify_a_person() {
         return Cow::Borrowed(event);
     }
-    let minimal = profile != PrivacyProfile::Pseudonymized;
     let mut event = event.clone();
-    let ids = |list: &mut Vec<Sensitive<Identifier>>, prefix: &str| {
-        if minimal {
-            list.clear();
-        } else {
-            for id in list.iter_mut() {
-                *id = Sensitive::new(pseudonym(tokens, prefix, id.expose()));
-            }
-        }
-    };
-    let patient = |patient: &mut Option<Patient>| {
-        if minimal {
-            *patient = None;
-        } else if let Some(patient) = patient {
-            ids(&mut patient.ids, prefix::PATIENT);
-            patient.name = None;
-            patient.birth_date = None;
-        }
-    };
-    let container = |container: &mut Option<Container>| {
-        if let Some(container) = container {
-            container.id = match (&container.id, minimal) {
-                (Some(id), false) => Some(Sensitive::new(
-                    tokens.token(prefix::SPECIMEN, &["", id.expose()]),
-                )),
-                _ => None,
-            };
-        }
-    };
-    let specimen = |specimen: &mut Option<Specimen>| {
-        if let Some(specimen) = specimen {
-            ids(&mut specimen.ids, prefix::SPECIMEN);
-            container(&mut specimen.container);
-        }
-    };
-    let order = |order: &mut Option<Order>| {
-        if let Some(order) = order {
-            for id in [&mut order.placer_id, &mut order.filler_id] {
-                *id = match (id.as_ref(), minimal) {
-                    (Some(found), false) => Some(Sensitive::new(pseudonym(
-                        tokens,
-                        prefix::ORDER,
-                        found.expose(),
-                    ))),
-                    _ => None,
-                };
-            }
-        }
-    };
-    let results = |results: &mut [LabResult]| {
-        for result in results {
-            result.operator = match (&result.operator, minimal) {
-                (Some(name), false) => Some(Sensitive::new(
-                    tokens.token(prefix::OPERATOR, &["", name.expose()]),
-                )),
-                _ => None,
-            };
-            if minimal {
-                result.notes.clear();
-            }
-        }
-    };
     match &mut event {
         LabEvent::Results(report) => {
-            patient(&mut report.patient);
-            specimen(&mut report.specimen);
-            order(&mut report.order);
-            results(&mut report.results);
-            if minimal {
+            protector.patient(&mut report.patient);
+            if let Some(specimen) = &mut report.specimen {
+                protector.specimen(specimen);
+            }
+            if let Some(order) = &mut report.order {
+                protector.order(order);
+            }
+            protector.results(&mut report.results);
+            if !protector.keeps_notes() {
                 report.notes.clear();
             }
         }
         LabEvent::Qc(qc) => {
-            specimen(&mut qc.specimen);
+            if let Some(specimen) = &mut qc.specimen {
+                protector.specimen(specimen);
+            }
             for item in &mut qc.results {
-                results(std::slice::from_mut(&mut item.result));
+                protector.results(std::slice::from_mut(&mut item.result));
             }
         }
         LabEvent::Calibration(calibration) => {
-            results(&mut calibration.results);
-            if minimal {
+            protector.results(&mut calibration.results);
+            if !protector.keeps_notes() {
                 calibration.notes.clear();
             }
         }
         LabEvent::ImagingStudy(study) => {
-            patient(&mut study.patient);
-            study.accession = match (&study.accession, minimal) {
-                (Some(accession), false) => Some(Sensitive::new(
-                    tokens.token(prefix::SPECIMEN, &["", accession.expose()]),
-                )),
-                _ => None,
-            };
-            for item in &mut study.specimens {
-                let mut slot = Some(std::mem::take(item));
-                specimen(&mut slot);
-                *item = slot.unwrap_or_default();
+            protector.patient(&mut study.patient);
+            protector.text(&mut study.accession, prefix::SPECIMEN);
+            for specimen in &mut study.specimens {
+                protector.specimen(specimen);
             }
         }
         LabEvent::WorkOrder(work) => {
-            patient(&mut work.patient);
-            specimen(&mut work.specimen);
-            let mut slot = Some(std::mem::take(&mut work.order));
-            order(&mut slot);
-            work.order = slot.unwrap_or_default();
-            if minimal {
+            protector.patient(&mut work.patient);
+            if let Some(specimen) = &mut work.specimen {
+                protector.specimen(specimen);
+            }
+            protector.order(&mut work.order);
+            if !protector.keeps_notes() {
                 work.notes.clear();
             }
         }
         LabEvent::Query(SpecimenQuery {
             specimen_ids,
-            container: query_container,
+            container,
             ..
         }) => {
-            ids(specimen_ids, prefix::SPECIMEN);
-            container(query_container);
+            protector.ids(specimen_ids, prefix::SPECIMEN);
+            protector.container(container);
         }
         // Alarms carry no identifier fields; status, meta and inventory returned above.
         _ => {}
