@@ -1,20 +1,193 @@
-//! The `labwire` command-line tool.
+//! `labwire`: decode laboratory instrument data (HL7 v2, ASTM E1381/E1394) into lab
+//! events, and map them to MQTT topics and payloads.
 //!
-//! It will decode instrument data (HL7 v2, ASTM, DICOM) into lab events, map them to
-//! MQTT, and run the gateway. See the CLI issue; until it lands this binary only
-//! reports its version.
+//! ```text
+//! labwire decode [--format auto|hl7|astm|dicom] [--strict] [--pretty] PATH...
+//! labwire mqtt --config FILE [--now RFC3339] [--seed N] PATH...
+//! ```
+//!
+//! Paths may be files, directories (read recursively) or `-` for stdin. Events go to
+//! stdout as JSON lines; warnings and errors go to stderr with the file name and
+//! location. Exit status: 0 all good, 1 some input rejected (everything else is still
+//! written), 2 usage or configuration error.
 #![forbid(unsafe_code)]
 
-use std::io::Write;
+mod decode;
+mod hl7;
+mod input;
+mod mqtt;
 
-fn main() -> std::process::ExitCode {
-    let mut out = std::io::stdout().lock();
-    match writeln!(
-        out,
-        "labwire {}: the command-line tool is not implemented yet",
-        env!("CARGO_PKG_VERSION")
-    ) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(_) => std::process::ExitCode::FAILURE,
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::decode::{AstmDialect, DecodeOptions, Format, TextCharset};
+
+/// Laboratory instrument data to lab events and MQTT.
+#[derive(Parser)]
+#[command(name = "labwire", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode files into lab events, one JSON object per line.
+    Decode {
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// Indent the JSON for people.
+        #[arg(long)]
+        pretty: bool,
+    },
+    /// Decode files and map them to MQTT messages, one JSON object per line:
+    /// topic, qos, retain, properties and payload. No broker needed: a dry run to
+    /// design ACLs and consumers against.
+    Mqtt {
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// The mapping configuration (TOML, or JSON if the name ends in .json).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The send time to stamp (RFC 3339); default now.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+        /// Seed of the message ids (reproducible output); default from the clock.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+    },
+}
+
+#[derive(Args)]
+struct InputArgs {
+    /// Files, directories (read recursively) or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// The input format.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: Format,
+    /// Reject input that deviates from the standard instead of warning.
+    #[arg(long)]
+    strict: bool,
+    /// How the ASTM instrument fills its fields.
+    #[arg(long, value_enum, default_value = "generic")]
+    astm_dialect: AstmDialect,
+    /// The character set of ASTM text.
+    #[arg(long, value_enum, default_value = "utf8")]
+    astm_charset: TextCharset,
+}
+
+impl InputArgs {
+    fn options(&self) -> DecodeOptions {
+        DecodeOptions {
+            format: self.format,
+            strict: self.strict,
+            dialect: self.astm_dialect,
+            charset: self.astm_charset,
+        }
     }
+}
+
+/// Exit status 1: some input was rejected.
+const REJECTED: u8 = 1;
+/// Exit status 2: usage or configuration error.
+const USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(REJECTED),
+        Err(message) => {
+            let _ = writeln!(std::io::stderr(), "labwire: {message}");
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
+/// Runs a command: `Ok(true)` when every input was accepted, `Ok(false)` when some
+/// were rejected, `Err` for usage and configuration errors.
+fn run(cli: Cli) -> Result<bool, String> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let all_good = match cli.command {
+        Command::Decode { inputs, pretty } => {
+            let mut sink = |event: &labwire_model::LabEvent, out: &mut dyn Write| {
+                let written = if pretty {
+                    serde_json::to_writer_pretty(&mut *out, event)
+                } else {
+                    serde_json::to_writer(&mut *out, event)
+                };
+                written.map_err(|err| err.to_string())?;
+                out.write_all(b"\n").map_err(|err| err.to_string())
+            };
+            each_event(&inputs, &mut out, &mut sink)?
+        }
+        Command::Mqtt {
+            inputs,
+            config,
+            now,
+            seed,
+        } => {
+            let mapper = mqtt::Mapper::load(&config, now.as_deref(), seed)?;
+            let mut sink =
+                |event: &labwire_model::LabEvent, out: &mut dyn Write| mapper.write(event, out);
+            each_event(&inputs, &mut out, &mut sink)?
+        }
+    };
+    out.flush()
+        .map_err(|err| format!("writing stdout: {err}"))?;
+    Ok(all_good)
+}
+
+/// Decodes every input and hands each event to `sink`; reports warnings and errors
+/// on stderr. Returns whether every input was accepted.
+fn each_event(
+    inputs: &InputArgs,
+    out: &mut dyn Write,
+    sink: &mut dyn FnMut(&labwire_model::LabEvent, &mut dyn Write) -> Result<(), String>,
+) -> Result<bool, String> {
+    let options = inputs.options();
+    let files = input::expand(&inputs.paths)?;
+    let mut stderr = std::io::stderr().lock();
+    let mut all_good = true;
+    for path in files {
+        let input = match input::read(&path) {
+            Ok(input) => input,
+            Err(message) => {
+                let _ = writeln!(stderr, "error: {message}");
+                all_good = false;
+                continue;
+            }
+        };
+        let decoded = decode::decode(&input.name, &input.bytes, &options);
+        for warning in &decoded.warnings {
+            let _ = writeln!(stderr, "warning: {warning}");
+        }
+        for error in &decoded.errors {
+            let _ = writeln!(stderr, "error: {error}");
+        }
+        all_good &= decoded.errors.is_empty();
+        for event in &decoded.events {
+            if let Err(message) = sink(event, out) {
+                // A mapping error rejects the event, not the run.
+                let _ = writeln!(stderr, "error: {}: {message}", input.name);
+                all_good = false;
+            }
+        }
+    }
+    Ok(all_good)
 }
