@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! labwire decode [--format auto|hl7|astm|dicom] [--strict] [--pretty] PATH...
+//! labwire validate PATH...
 //! labwire mqtt --config FILE [--now RFC3339] [--seed N] PATH...
 //! ```
 //!
@@ -42,6 +43,12 @@ enum Command {
         /// Indent the JSON for people.
         #[arg(long)]
         pretty: bool,
+    },
+    /// Check files against the standard: every deviation is reported with its
+    /// location on stderr; exit status 1 if there is any.
+    Validate {
+        #[command(flatten)]
+        inputs: InputArgs,
     },
     /// Decode files and map them to MQTT messages, one JSON object per line:
     /// topic, qos, retain, properties and payload. No broker needed: a dry run to
@@ -136,6 +143,7 @@ fn run(cli: Cli) -> Result<bool, String> {
             };
             each_event(&inputs, &mut out, &mut sink)?
         }
+        Command::Validate { inputs } => validate(&inputs)?,
         Command::Mqtt {
             inputs,
             config,
@@ -151,6 +159,36 @@ fn run(cli: Cli) -> Result<bool, String> {
     out.flush()
         .map_err(|err| format!("writing stdout: {err}"))?;
     Ok(all_good)
+}
+
+/// Reads every input leniently and reports each deviation (warnings included) as a
+/// problem; `Ok(false)` if there was any.
+fn validate(inputs: &InputArgs) -> Result<bool, String> {
+    let options = inputs.options();
+    let mut stderr = std::io::stderr().lock();
+    let mut clean = true;
+    for path in input::expand(&inputs.paths)? {
+        let decoded = match input::read(&path) {
+            Ok(input) => decode::decode(&input.name, &input.bytes, &options),
+            Err(message) => decode::Decoded {
+                errors: vec![message],
+                ..decode::Decoded::default()
+            },
+        };
+        for problem in decoded.errors.iter().chain(&decoded.warnings) {
+            let _ = writeln!(stderr, "{problem}");
+        }
+        clean &= decoded.errors.is_empty() && decoded.warnings.is_empty();
+        if decoded.errors.is_empty() && decoded.warnings.is_empty() {
+            let _ = writeln!(
+                stderr,
+                "{}: ok ({} events)",
+                path.display(),
+                decoded.events.len()
+            );
+        }
+    }
+    Ok(clean)
 }
 
 /// Decodes every input and hands each event to `sink`; reports warnings and errors

@@ -161,3 +161,20 @@ fn mqtt_dry_run_is_reproducible_and_keeps_identifiers_out() {
     assert_eq!(messages[0]["payload"]["schema"], "lab.result/1");
     assert_eq!(messages[0]["payload"]["sent_at"], "2026-11-24T09:31:00Z");
 }
+
+#[test]
+fn validate_reports_every_deviation_and_exits_1() {
+    let text = b"H|\\^&\nP|1\nO|1|S1\nR|3|^^^GLU|5.1\n";
+    let output = labwire(&["validate", "-"], Some(text));
+    assert_eq!(output.status.code(), Some(1));
+    let report = stderr(&output);
+    for deviation in ["Separator", "Sequence", "MissingTerminator"] {
+        assert!(
+            report.contains(deviation),
+            "{deviation} missing from {report}"
+        );
+    }
+    let clean = labwire(&["validate", "samples/data/astm-hematology-raw.astm"], None);
+    assert!(clean.status.success(), "{}", stderr(&clean));
+    assert!(stderr(&clean).contains("ok (1 events)"));
+}
