@@ -111,6 +111,26 @@ pub(crate) fn decode(name: &str, bytes: &[u8], options: &DecodeOptions) -> Decod
     }
 }
 
+/// The message texts of an ASTM input: received through a link if framed, else
+/// split at each H record.
+pub(crate) fn astm_messages(name: &str, bytes: &[u8], decoded: &mut Decoded) -> Vec<Vec<u8>> {
+    let texts = if labwire_astm::frame::looks_framed(bytes) == Some(true) {
+        receive_framed(name, bytes, decoded)
+    } else {
+        vec![bytes.to_vec()]
+    };
+    let mut messages = Vec::new();
+    for text in texts {
+        match parse_messages(&text, &RecordOptions::default()) {
+            Ok((parsed, _)) => {
+                messages.extend(parsed.iter().map(|message| message.as_bytes().to_vec()))
+            }
+            Err(error) => decoded.errors.push(format!("{name}: {error}")),
+        }
+    }
+    messages
+}
+
 fn decode_astm(name: &str, bytes: &[u8], options: &DecodeOptions) -> Decoded {
     let mut decoded = Decoded::default();
     let texts = if labwire_astm::frame::looks_framed(bytes) == Some(true) {

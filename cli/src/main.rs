@@ -5,6 +5,7 @@
 //! labwire decode [--format auto|hl7|astm|dicom] [--strict] [--pretty] PATH...
 //! labwire validate PATH...
 //! labwire mqtt --config FILE [--now RFC3339] [--seed N] PATH...
+//! labwire replay --to HOST:PORT --protocol mllp|astm PATH...
 //! ```
 //!
 //! Paths may be files, directories (read recursively) or `-` for stdin. Events go to
@@ -17,6 +18,7 @@ mod decode;
 mod hl7;
 mod input;
 mod mqtt;
+mod replay;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -49,6 +51,23 @@ enum Command {
     Validate {
         #[command(flatten)]
         inputs: InputArgs,
+    },
+    /// Act as an instrument: send the messages of each file to HOST:PORT over MLLP
+    /// (HL7; each waits for its ACK) or E1381 (ASTM; through the sender state
+    /// machine), and write one JSON line per message saying what was acknowledged.
+    Replay {
+        /// Where to send: the LIS or gateway listener.
+        #[arg(long, value_name = "HOST:PORT")]
+        to: String,
+        /// The wire protocol.
+        #[arg(long, value_enum)]
+        protocol: replay::Protocol,
+        /// Seconds to wait for an acknowledgement (MLLP) or for all messages (ASTM).
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+        /// Files, directories (read recursively) or `-` for stdin.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
     },
     /// Decode files and map them to MQTT messages, one JSON object per line:
     /// topic, qos, retain, properties and payload. No broker needed: a dry run to
@@ -144,6 +163,18 @@ fn run(cli: Cli) -> Result<bool, String> {
             each_event(&inputs, &mut out, &mut sink)?
         }
         Command::Validate { inputs } => validate(&inputs)?,
+        Command::Replay {
+            to,
+            protocol,
+            timeout,
+            paths,
+        } => replay_files(
+            &to,
+            protocol,
+            std::time::Duration::from_secs(timeout),
+            &paths,
+            &mut out,
+        )?,
         Command::Mqtt {
             inputs,
             config,
@@ -159,6 +190,51 @@ fn run(cli: Cli) -> Result<bool, String> {
     out.flush()
         .map_err(|err| format!("writing stdout: {err}"))?;
     Ok(all_good)
+}
+
+/// Replays every file; `Ok(false)` if any message was not acknowledged.
+fn replay_files(
+    to: &str,
+    protocol: replay::Protocol,
+    timeout: std::time::Duration,
+    paths: &[PathBuf],
+    out: &mut dyn Write,
+) -> Result<bool, String> {
+    let mut all_acknowledged = true;
+    let mut stderr = std::io::stderr().lock();
+    for path in input::expand(paths)? {
+        let input = input::read(&path)?;
+        let sent = match protocol {
+            replay::Protocol::Mllp => replay::mllp(
+                to,
+                &input.name,
+                &replay::hl7_messages(&input.bytes),
+                timeout,
+            ),
+            replay::Protocol::Astm => {
+                let mut decoded = decode::Decoded::default();
+                let messages = decode::astm_messages(&input.name, &input.bytes, &mut decoded);
+                for problem in decoded.errors.iter().chain(&decoded.warnings) {
+                    let _ = writeln!(stderr, "{problem}");
+                }
+                replay::astm(to, &input.name, messages, timeout)
+            }
+        };
+        let outcomes = match sent {
+            Ok(outcomes) => outcomes,
+            Err(message) => {
+                let _ = writeln!(stderr, "error: {}: {message}", input.name);
+                all_acknowledged = false;
+                continue;
+            }
+        };
+        for outcome in &outcomes {
+            all_acknowledged &= outcome.outcome == "acknowledged";
+            serde_json::to_writer(&mut *out, outcome).map_err(|err| err.to_string())?;
+            out.write_all(b"\n").map_err(|err| err.to_string())?;
+        }
+    }
+    Ok(all_acknowledged)
 }
 
 /// Reads every input leniently and reports each deviation (warnings included) as a

@@ -178,3 +178,128 @@ fn validate_reports_every_deviation_and_exits_1() {
     assert!(clean.status.success(), "{}", stderr(&clean));
     assert!(stderr(&clean).contains("ok (1 events)"));
 }
+
+/// A one-connection MLLP listener that answers AA, then AE for the second message.
+fn mllp_listener() -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use labwire_hl7::{Message, MllpDecoder, ParseOptions, Status};
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut decoder = MllpDecoder::new(1 << 20);
+        let mut control_ids = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            while let Status::Complete(frame) = decoder.next_frame().unwrap() {
+                let message = Message::parse(frame.payload, &ParseOptions::default()).unwrap();
+                let id = message.control_id().decoded().unwrap().into_owned();
+                let code = if control_ids.len() == 1 { "AE" } else { "AA" };
+                control_ids.push(id.clone());
+                let ack = format!(
+                    "MSH|^~\\&|LIS|LAB|AN|LAB|20261124||ACK|A{id}|P|2.5.1\rMSA|{code}|{id}|checked\r"
+                );
+                let mut framed = Vec::new();
+                labwire_hl7::mllp::encode(ack.as_bytes(), &mut framed).unwrap();
+                stream.write_all(&framed).unwrap();
+            }
+            let read = stream.read(&mut buffer).unwrap();
+            if read == 0 {
+                return control_ids;
+            }
+            decoder.push(&buffer[..read]).unwrap();
+        }
+    });
+    (address, handle)
+}
+
+#[test]
+fn replay_sends_hl7_over_mllp_and_reports_each_ack() {
+    let (address, listener) = mllp_listener();
+    let dir = std::env::temp_dir().join(format!("labwire-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("two.hl7");
+    std::fs::write(
+        &file,
+        "MSH|^~\\&|AN|LAB|LIS|LAB|20261124||ORU^R01|M1|P|2.5.1\rPID|1||P1\rOBX|1|NM|GLU||5.1\r\
+         MSH|^~\\&|AN|LAB|LIS|LAB|20261124||ORU^R01|M2|P|2.5.1\rPID|1||P2\rOBX|1|NM|GLU||6.2\r",
+    )
+    .unwrap();
+    let output = labwire(
+        &[
+            "replay",
+            "--to",
+            &address,
+            "--protocol",
+            "mllp",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(listener.join().unwrap(), ["M1", "M2"]);
+    let outcomes = lines(&output);
+    assert_eq!(outcomes.len(), 2, "{}", stderr(&output));
+    assert_eq!(outcomes[0]["outcome"], "acknowledged");
+    assert_eq!(outcomes[0]["ack"], "AA");
+    assert_eq!(outcomes[1]["outcome"], "rejected");
+    assert_eq!(outcomes[1]["ack"], "AE");
+    assert_eq!(outcomes[1]["detail"], "checked");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "an AE is not an acknowledgement"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn replay_sends_astm_through_the_link_protocol() {
+    use labwire_astm::link::{Instant, Link, LinkConfig, LinkEvent, Role};
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let receiver = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_millis(50)))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let now = || Instant::from_millis(started.elapsed().as_millis() as u64);
+        let mut link = Link::new(LinkConfig::new(Role::Computer)).unwrap();
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while started.elapsed() < std::time::Duration::from_secs(20) {
+            match stream.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(read) => link.handle_bytes(&buffer[..read], now()),
+                Err(_) => link.handle_timeout(now()),
+            }
+            stream.write_all(&link.take_output()).unwrap();
+            while let Some(event) = link.poll_event() {
+                if let LinkEvent::MessageReceived { text, .. } = event {
+                    received.push(text);
+                }
+            }
+        }
+        received
+    });
+    let output = labwire(
+        &[
+            "replay",
+            "--to",
+            &address,
+            "--protocol",
+            "astm",
+            "samples/data/astm-chemistry-session.astm",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let outcomes = lines(&output);
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes.iter().all(|o| o["outcome"] == "acknowledged"));
+    let received = receiver.join().unwrap();
+    assert_eq!(received.len(), 2);
+    assert!(received[0].starts_with(b"H|\\^&|||c311"));
+    assert!(received[1].windows(12).any(|w| w == b"QC-PCCC1-L1|"));
+}
