@@ -53,5 +53,6 @@ pub mod frame;
 pub mod link;
 pub mod model;
 pub mod record;
+pub mod write;
 
 pub use error::Error;
