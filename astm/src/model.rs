@@ -23,10 +23,10 @@
 //! ```
 
 use labwire_model::{
-    Coding, Container, DecimalMark, Identifier, Instrument, Interpretation, LabEvent, LabResult,
-    LabTimestamp, Order, Patient, PersonName, Priority, Provenance, QcEvent, QcResult,
-    ReferenceRange, ResultReport, ResultStatus, ResultValue, Sensitive, SourceProtocol, Specimen,
-    SpecimenQuery, SpecimenRole, Unit,
+    CodeSystem, Coding, Container, DecimalMark, Identifier, Instrument, Interpretation, LabEvent,
+    LabResult, LabTimestamp, LoincCode, Order, Patient, PersonName, Priority, Provenance, QcEvent,
+    QcResult, ReferenceRange, ResultReport, ResultStatus, ResultValue, Sensitive, SourceProtocol,
+    Specimen, SpecimenQuery, SpecimenRole, Unit,
 };
 
 use crate::record::{Field, Message, Record, RecordType};
@@ -50,6 +50,16 @@ pub struct Dialect {
     /// Characters after which a test code carries a suffix to drop (Roche sends
     /// `717/` with a dilution after the slash).
     pub test_code_suffix_separator: Option<char>,
+    /// Components of O-4 (instrument specimen id) holding the specimen id, the
+    /// carrier (rack) and the position: LIS02-A2 has `id^rack^position`.
+    pub instrument_specimen_components: [usize; 3],
+    /// Components of Q-3 (starting range id) holding the specimen id, the carrier
+    /// and the position: LIS02-A2 has `patient^specimen^…`, most instruments
+    /// `^specimen^rack^position`.
+    pub query_range_components: [usize; 3],
+    /// Components of P-6 holding the family, given and middle names (0: none).
+    /// LIS02-A2 has `last^first^middle`.
+    pub patient_name_components: [usize; 3],
 }
 
 impl Dialect {
@@ -62,16 +72,24 @@ impl Dialect {
             lenient_comma: true,
             value_component: 1,
             test_code_suffix_separator: None,
+            instrument_specimen_components: [1, 2, 3],
+            query_range_components: [2, 3, 4],
+            patient_name_components: [1, 2, 3],
         }
     }
 
     /// Sysmex XN series (XN-L, XN-550 … XN-9000, public ASTM interface
     /// specification): test code in component 5 (`^^^^WBC^1`, the dilution in 6),
-    /// decimal commas on European configurations.
+    /// decimal commas on European configurations, O-4 and Q-3 as
+    /// `rack^position^sample number^attribute` (the sample number right-aligned in
+    /// 22 characters), patient names as `^first^last`.
     pub const fn sysmex_xn() -> Self {
         Self {
             name: "Sysmex XN",
             test_code_components: &[5, 4, 1],
+            instrument_specimen_components: [3, 1, 2],
+            query_range_components: [3, 1, 2],
+            patient_name_components: [3, 2, 0],
             ..Self::generic()
         }
     }
@@ -113,7 +131,12 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
     let mut patient: Option<Patient> = None;
     let mut pending: Option<Pending> = None;
     let mut last = RecordType::HEADER;
-    let mut waiting_notes: Vec<String> = Vec::new();
+    // Comments on the header belong to every report of the message; comments on a
+    // patient to every report of that patient.
+    let mut header_notes: Vec<String> = Vec::new();
+    let mut patient_notes: Vec<String> = Vec::new();
+    // Said about the message as a whole: added to every event at the end.
+    let mut message_warnings: Vec<String> = Vec::new();
     let flush = |pending: &mut Option<Pending>, events: &mut Vec<LabEvent>| {
         if let Some(done) = pending.take() {
             events.push(finish(done));
@@ -124,8 +147,8 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
         match kind {
             RecordType::PATIENT => {
                 flush(&mut pending, &mut events);
-                waiting_notes.clear();
-                patient = Some(patient_of(&record));
+                patient_notes.clear();
+                patient = Some(patient_of(&record, dialect));
             }
             RecordType::ORDER => {
                 flush(&mut pending, &mut events);
@@ -139,16 +162,22 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
                     ..ResultReport::default()
                 };
                 report.provenance.location = Some(format!("O record {}", record.index()));
-                report.notes.extend(waiting_notes.iter().cloned());
+                report
+                    .notes
+                    .extend(header_notes.iter().chain(&patient_notes).cloned());
                 pending = Some(Pending {
                     report,
                     qc: qc || message_is_qc,
                 });
             }
             RecordType::RESULT => {
-                let result = result_of(&record, dialect);
+                let mut result_warnings = Vec::new();
+                let result = result_of(&record, dialect, &mut result_warnings);
                 match &mut pending {
-                    Some(open) => open.report.results.push(result),
+                    Some(open) => {
+                        open.report.results.push(result);
+                        open.report.provenance.warnings.append(&mut result_warnings);
+                    }
                     None => {
                         // A result without an order: keep it, in a report of its own.
                         let mut report = ResultReport {
@@ -162,6 +191,7 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
                             record.index()
                         ));
                         report.results.push(result);
+                        report.provenance.warnings.append(&mut result_warnings);
                         pending = Some(Pending {
                             report,
                             qc: message_is_qc,
@@ -181,23 +211,25 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
                         }
                     }
                     (RecordType::ORDER, Some(open)) => open.report.notes.push(text),
-                    // A comment on the header or the patient: it belongs to every
-                    // report that follows, so it waits for the next one.
-                    _ => waiting_notes.push(text),
+                    (RecordType::HEADER, _) => header_notes.push(text),
+                    (RecordType::PATIENT, _) => patient_notes.push(text),
+                    // After a query or a terminator: no event has room for it.
+                    _ => message_warnings.push(format!(
+                        "C record {} after {last} record not mapped: {text:?}",
+                        record.index()
+                    )),
                 }
             }
             RecordType::QUERY => {
                 flush(&mut pending, &mut events);
-                events.push(query_of(&record, &instrument, &provenance));
+                events.push(query_of(&record, &instrument, &provenance, dialect));
             }
             RecordType::TERMINATOR | RecordType::HEADER => {}
             _ => {
-                if let Some(open) = &mut pending {
-                    open.report.provenance.warnings.push(format!(
-                        "{} record {} kept raw, not mapped",
-                        kind,
-                        record.index()
-                    ));
+                let warning = format!("{kind} record {} kept raw, not mapped", record.index());
+                match &mut pending {
+                    Some(open) => open.report.provenance.warnings.push(warning),
+                    None => message_warnings.push(warning),
                 }
             }
         }
@@ -207,12 +239,13 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
     }
     flush(&mut pending, &mut events);
     if !message.is_complete() {
-        for event in &mut events {
-            event
-                .provenance_mut()
-                .warnings
-                .push("message has no L record: incomplete".into());
-        }
+        message_warnings.push("message has no L record: incomplete".into());
+    }
+    for event in &mut events {
+        event
+            .provenance_mut()
+            .warnings
+            .extend(message_warnings.iter().cloned());
     }
     events
 }
@@ -284,17 +317,18 @@ fn instrument(header: &Record<'_>) -> Instrument {
     }
 }
 
-fn patient_of(record: &Record<'_>) -> Patient {
+fn patient_of(record: &Record<'_>, dialect: &Dialect) -> Patient {
     let ids = [(3, "PI"), (4, "PT"), (5, "PN")]
         .into_iter()
         .filter_map(|(number, _kind)| text(record.field(number).component(1)))
         .map(|value| Sensitive::new(Identifier::new(value)))
         .collect();
     let name_field = record.field(6);
+    let [family, given, middle] = dialect.patient_name_components;
     let name = PersonName {
-        family: text(name_field.component(1)),
-        given: text(name_field.component(2)),
-        middle: text(name_field.component(3)),
+        family: text(name_field.component(family)),
+        given: text(name_field.component(given)),
+        middle: text(name_field.component(middle)),
         suffix: text(name_field.component(4)),
         prefix: text(name_field.component(5)),
     };
@@ -313,8 +347,9 @@ fn patient_of(record: &Record<'_>) -> Patient {
 /// specimen descriptor, O-26 report type.
 fn order_of(record: &Record<'_>, dialect: &Dialect) -> (Order, Specimen, bool) {
     let instrument_id = record.field(4);
+    let [id, carrier, position] = dialect.instrument_specimen_components;
     let specimen_id =
-        text(record.field(3).component(1)).or_else(|| text(instrument_id.component(1)));
+        text(record.field(3).component(1)).or_else(|| text(instrument_id.component(id)));
     let action = text(record.field(12));
     let qc = action
         .as_deref()
@@ -332,7 +367,10 @@ fn order_of(record: &Record<'_>, dialect: &Dialect) -> (Order, Specimen, bool) {
         kind: text(record.field(16).component(1)).map(Coding::local),
         collected_at: timestamp(record.field(8)),
         received_at: timestamp(record.field(15)),
-        container: rack_position(instrument_id.component(2), instrument_id.component(3)),
+        container: rack_position(
+            instrument_id.component(carrier),
+            instrument_id.component(position),
+        ),
         ..Specimen::default()
     };
     let order = Order {
@@ -364,13 +402,21 @@ fn rack_position(carrier: Field<'_>, position: Field<'_>) -> Option<Container> {
 
 /// The test code of a universal test id, per the dialect.
 fn test_code(field: Field<'_>, dialect: &Dialect) -> Option<String> {
-    let code = dialect
+    test_code_at(field, dialect).map(|(_, code)| code)
+}
+
+/// The test code and the component it was found in.
+fn test_code_at(field: Field<'_>, dialect: &Dialect) -> Option<(usize, String)> {
+    let (number, code) = dialect
         .test_code_components
         .iter()
-        .find_map(|number| text(field.component(*number)))?;
+        .find_map(|number| text(field.component(*number)).map(|code| (*number, code)))?;
     match dialect.test_code_suffix_separator {
-        Some(separator) => Some(code.split(separator).next().unwrap_or(&code).to_owned()),
-        None => Some(code),
+        Some(separator) => Some((
+            number,
+            code.split(separator).next().unwrap_or(&code).to_owned(),
+        )),
+        None => Some((number, code)),
     }
 }
 
@@ -385,7 +431,7 @@ fn decimal_mark(raw: &str, dialect: &Dialect) -> DecimalMark {
 
 /// R-3 test, R-4 value, R-5 units, R-6 range, R-7 flags, R-9 status, R-11 operator,
 /// R-12 started, R-13 completed, R-14 instrument.
-fn result_of(record: &Record<'_>, dialect: &Dialect) -> LabResult {
+fn result_of(record: &Record<'_>, dialect: &Dialect, warnings: &mut Vec<String>) -> LabResult {
     let [
         _,
         sequence,
@@ -402,30 +448,41 @@ fn result_of(record: &Record<'_>, dialect: &Dialect) -> LabResult {
         completed,
         instrument,
     ] = record.first_fields::<14>();
-    let code = test_code(test_field, dialect).unwrap_or_default();
+    let (code_component, code) = test_code_at(test_field, dialect).unwrap_or((0, String::new()));
     let mut test = Coding::local(code);
-    test.display = text(test_field.component(2));
-    let raw_value = value_field
-        .component(dialect.value_component)
-        .text()
-        .trim()
-        .to_owned();
+    test.display = text(test_field.component(2)).filter(|display| *display != test.code);
+    let mut result = LabResult::new(test, ResultValue::text(""), ResultStatus::from_code("F"));
+    universal_test_id_extras(test_field, code_component, &mut result);
+
+    // The value is in R-4 component 1 (or the dialect's); some instruments put it
+    // elsewhere (GeneXpert Ct values as `^24.7`), so an empty one falls back to the
+    // first non-empty component, with a warning. The whole field is kept raw.
+    let raw = value_field.text();
+    let raw = raw.trim();
+    let mut value_text = text(value_field.component(dialect.value_component));
+    if value_text.is_none()
+        && let Some((number, found)) = value_field
+            .components()
+            .enumerate()
+            .find_map(|(index, component)| text(component).map(|found| (index + 1, found)))
+    {
+        warnings.push(format!(
+            "R record {}: value read from R-4 component {number}",
+            record.index()
+        ));
+        value_text = Some(found);
+    }
     let unit = text(units).map(Unit::new);
-    let value = if raw_value.is_empty() {
-        ResultValue::text("")
-    } else {
-        ResultValue::from_text_lenient(&raw_value, unit, decimal_mark(&raw_value, dialect))
-    };
-    let range_text = text(range.component(1));
-    let status_raw = text(status);
-    let mut result = LabResult::new(
-        test,
-        value,
-        ResultStatus::from_code(status_raw.as_deref().unwrap_or("F")),
-    );
+    if let Some(value_text) = &value_text {
+        result.value =
+            ResultValue::from_text_lenient(value_text, unit, decimal_mark(value_text, dialect));
+    }
+    result.raw_value = (!raw.is_empty()).then(|| raw.to_owned());
+    let (status, status_raw) = status_of(text(status));
+    result.status = status;
+    result.status_raw = status_raw;
     result.sequence = text(sequence).and_then(|n| n.parse().ok());
-    result.raw_value = (!raw_value.is_empty()).then_some(raw_value);
-    result.reference_range = range_text.map(|range| {
+    result.reference_range = text(range.component(1)).map(|range| {
         let mark = decimal_mark(&range, dialect);
         ReferenceRange::parse_lenient(&range, mark)
     });
@@ -434,12 +491,62 @@ fn result_of(record: &Record<'_>, dialect: &Dialect) -> LabResult {
         .filter_map(|flag| text(flag))
         .map(|flag| Interpretation::from_code(&flag))
         .collect();
-    result.status_raw = status_raw;
     result.operator = text(operator.component(1)).map(Sensitive::new);
     result.observed_at = timestamp(started);
     result.analyzed_at = timestamp(completed);
     result.instrument = text(instrument).map(Instrument::with_local_id);
     result
+}
+
+/// R-9 in HL7 table 0085 terms, and the code as sent when it had to be translated.
+///
+/// | R-9 | status | why |
+/// |---|---|---|
+/// | `F` `P` `C` `X` `I` `S` | the same | the same meaning in both tables |
+/// | `R` (previously transmitted), `V` (operator verified), `M` (MIC), `N` (new order info), `Q` (query response) | `F` | final results, re-sent or annotated; 0085's `R`, `N` mean something else |
+/// | `W` (warning: may be invalid) | `P` | not final until reviewed; 0085's `W` means "wrong" |
+/// | blank | `F` | what instruments mean by it; `status_raw` is `""` so it stays visible |
+/// | anything else | kept as sent | unknown codes survive |
+fn status_of(sent: Option<String>) -> (ResultStatus, Option<String>) {
+    match sent.as_deref() {
+        None => (ResultStatus::from_code("F"), Some(String::new())),
+        Some(code @ ("F" | "P" | "C" | "X" | "I" | "S")) => (ResultStatus::from_code(code), None),
+        Some("R" | "V" | "M" | "N" | "Q") => (ResultStatus::from_code("F"), sent),
+        Some("W") => (ResultStatus::from_code("P"), sent),
+        Some(other) => (ResultStatus::from_code(other), None),
+    }
+}
+
+/// What a universal test id says beyond the test code: a LOINC code in any
+/// component, and, when any component besides the code and the name is filled
+/// (result type `MIC`/`INTERP`, dilution, analyte, reagent lot …), the whole id as
+/// an alternative coding in the `local:UTID` system, so results that differ only
+/// there stay distinct and nothing is lost.
+fn universal_test_id_extras(field: Field<'_>, code_component: usize, result: &mut LabResult) {
+    let mut more = false;
+    for (index, component) in field.components().enumerate() {
+        let number = index + 1;
+        let Some(value) = text(component) else {
+            continue;
+        };
+        if number == code_component || number == 2 {
+            continue;
+        }
+        if result.loinc.is_none()
+            && value.contains('-')
+            && let Ok(loinc) = LoincCode::parse(&value)
+        {
+            result.loinc = Some(loinc);
+            continue;
+        }
+        more = true;
+    }
+    if more || field.repeats().nth(1).is_some() {
+        result.alt_tests.push(Coding::new(
+            CodeSystem::Local("UTID".into()),
+            field.text().trim(),
+        ));
+    }
 }
 
 /// C-4, the comment text: its repeats and components joined by spaces.
@@ -452,11 +559,17 @@ fn comment_text(record: &Record<'_>) -> String {
 }
 
 /// Q-3 starting range id (`patient id^specimen id^…`), Q-5 tests, Q-13 status.
-fn query_of(record: &Record<'_>, instrument: &Instrument, provenance: &Provenance) -> LabEvent {
+fn query_of(
+    record: &Record<'_>,
+    instrument: &Instrument,
+    provenance: &Provenance,
+    dialect: &Dialect,
+) -> LabEvent {
     let range = record.field(3);
+    let [id, carrier, position] = dialect.query_range_components;
     let specimen_ids = range
         .repeats()
-        .filter_map(|repeat| text(repeat.component(2)).or_else(|| text(repeat.component(1))))
+        .filter_map(|repeat| text(repeat.component(id)).or_else(|| text(repeat.component(1))))
         .filter(|id| !id.eq_ignore_ascii_case("ALL"))
         .map(|id| Sensitive::new(Identifier::new(id)))
         .collect();
@@ -465,11 +578,13 @@ fn query_of(record: &Record<'_>, instrument: &Instrument, provenance: &Provenanc
     LabEvent::Query(SpecimenQuery {
         instrument: instrument.clone(),
         specimen_ids,
-        container: rack_position(range.component(3), range.component(4)),
+        container: rack_position(range.component(carrier), range.component(position)),
+        // `ALL` in Q-5 asks for every test: no test list.
         tests: record
             .field(5)
             .repeats()
-            .filter_map(|test| test_code(test, &Dialect::generic()))
+            .filter_map(|test| test_code(test, dialect))
+            .filter(|code| !code.eq_ignore_ascii_case("ALL"))
             .map(Coding::local)
             .collect(),
         status: text(record.field(13)),

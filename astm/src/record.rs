@@ -230,7 +230,8 @@ pub enum RecordWarningKind {
     EmptyRecord,
     /// The message has no `L` record: it is incomplete.
     MissingTerminator,
-    /// Records follow the `L` record; they start the next message.
+    /// A record after the `L` record that does not start a new message with `H`;
+    /// it was skipped (`record` is 0: it belongs to no message).
     AfterTerminator,
     /// A record type the standard does not define.
     UnknownRecordType(u8),
@@ -345,6 +346,22 @@ pub fn parse_messages<'a>(
         consumed += skipped;
         if rest.is_empty() {
             break;
+        }
+        if !messages.is_empty() && !matches!(rest.first(), Some(b'H' | b'h')) {
+            // A record after an L that does not open a new message (a repeated L,
+            // stray bytes): reported and skipped, so the messages around it survive.
+            let line = rest
+                .iter()
+                .position(|b| matches!(b, &CR | &LF))
+                .unwrap_or(rest.len());
+            warnings.push(RecordWarning {
+                offset: consumed,
+                record: 0,
+                kind: RecordWarningKind::AfterTerminator,
+            });
+            rest = rest.get(line..).unwrap_or_default();
+            consumed += line;
+            continue;
         }
         let mut own = Vec::new();
         let message = parse_one(rest, options, &mut own)?;
