@@ -24,6 +24,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
+mod views;
+
+pub use views::{
+    CommentRecord, HeaderRecord, OrderRecord, PatientRecord, QueryRecord, ResultRecord,
+    TerminatorRecord,
+};
+
 /// Record separator: the standard's CR.
 const CR: u8 = b'\r';
 const LF: u8 = b'\n';
