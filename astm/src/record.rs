@@ -779,6 +779,10 @@ impl<'a> Field<'a> {
     /// | anything else, and an unclosed `&` | kept verbatim |
     pub fn decode(&self, unknown: &mut dyn FnMut(&str)) -> Cow<'a, str> {
         let escape = self.delimiters.escape;
+        // The common case, in one pass: short ASCII text without escapes.
+        if self.raw.iter().all(|b| b.is_ascii() && *b != escape) {
+            return Cow::Borrowed(std::str::from_utf8(self.raw).unwrap_or_default());
+        }
         if !self.structured || !self.raw.contains(&escape) {
             return decode_charset(self.raw, self.charset);
         }
