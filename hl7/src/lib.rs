@@ -2,9 +2,10 @@
 //!
 //! Three layers, each usable alone: MLLP framing ([`mllp`], a sans-IO stream
 //! decoder and an encoder), the zero-copy message syntax ([`message`], [`path`],
-//! [`escape`], [`charset`], [`write`](mod@write), [`batch`]), and, still to come, `model`, which
-//! maps laboratory message profiles (ORU^R01, OUL^R22, OML^O33 …) to
-//! [`labwire_model::LabEvent`], and the ACK builder.
+//! [`escape`], [`charset`], [`write`](mod@write), [`batch`]), and [`model`], which
+//! maps laboratory message profiles (ORU^R01, OUL^R22, OML^O33, QBP^Q11, ESU^U01 …) to
+//! [`labwire_model::LabEvent`] and back; [`ack`] builds the acknowledgments (see the
+//! [`model`] documentation for an example that maps a result message and answers it).
 //!
 //! ```
 //! use labwire_hl7::{Message, MllpDecoder, ParseOptions, Status};
@@ -46,6 +47,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod ack;
 pub mod batch;
 pub mod charset;
 pub mod encoding;
@@ -53,14 +55,17 @@ pub mod error;
 pub mod escape;
 pub mod message;
 pub mod mllp;
+pub mod model;
 pub mod path;
 pub mod write;
 
+pub use ack::{Ack, AcknowledgmentCode};
 pub use batch::BatchFile;
 pub use charset::Charset;
 pub use encoding::Delimiters;
 pub use error::{Error, Location, Result, Warning, WarningKind};
 pub use message::{Field, Message, ParseOptions, Segment, Value};
 pub use mllp::{Frame, MllpDecoder, Status};
+pub use model::{MapOptions, Mapped, to_events};
 pub use path::Path;
 pub use write::OwnedMessage;
