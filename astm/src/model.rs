@@ -273,6 +273,7 @@ fn finish(pending: Pending) -> LabEvent {
                 rules_violated: Vec::new(),
             })
             .collect(),
+        notes: report.notes,
         provenance: report.provenance,
         ..QcEvent::default()
     })

@@ -435,8 +435,6 @@ pub enum MapWarningKind {
     /// A segment whose data the model has no room for (an ECD command, EQP log
     /// data, an INV or SAC with no specimen); not mapped.
     SegmentNotMapped,
-    /// Report notes on a QC run: [`labwire_model::QcEvent`] has no notes; not carried.
-    NotesNotCarried,
     /// A further container (SAC) for a specimen that already has one; not mapped.
     ContainerNotMapped,
     /// A SID (substance identifier) with no OBX before it; not mapped.
@@ -468,7 +466,6 @@ impl fmt::Display for MapWarningKind {
             Self::SegmentNotMapped => {
                 f.write_str("segment not mapped: the model has no room for it")
             }
-            Self::NotesNotCarried => f.write_str("notes not carried: a QC event has no notes"),
             Self::ContainerNotMapped => f.write_str("further container not mapped"),
             Self::SubstanceWithoutResult => f.write_str("SID without an OBX before it; not mapped"),
             Self::MessageTypeRepaired => f.write_str("message type repaired"),

@@ -207,9 +207,10 @@ pub struct QcResult {
 
 /// A quality-control run: control material measured, with per-analyte verdicts.
 ///
-/// QC results that arrive as ordinary results (an HL7 OUL with SPM-11 `Q`, an ASTM
-/// order with action code `Q`) stay [`LabEvent::Results`] with a QC specimen role;
-/// this event is for instruments that report QC as such, with targets and rules.
+/// Control samples measured like patient samples (an HL7 OUL with SPM-11 `Q`, an
+/// ASTM order with action code `Q` or H-12 `Q`) become this event too, with targets
+/// and verdicts left empty when the instrument did not send them: QC then has its
+/// own MQTT topic and never carries a patient.
 ///
 /// JSON: `{"instrument": {…}, "specimen": {…}, "control": {…}, "results": [{…}],
 /// "at": "…", "provenance": {…}}`.
@@ -227,6 +228,9 @@ pub struct QcEvent {
     /// Per-analyte measurements and verdicts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<QcResult>,
+    /// Comments on the control run (HL7 NTE after OBR, ASTM C after O).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// When the run was performed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<LabTimestamp>,

@@ -753,7 +753,6 @@ fn header_comment_is_kept_on_the_reports_that_follow() {
 }
 
 #[test]
-#[ignore = "bug: comments after the O record of a control sample are dropped: QcEvent has no notes yet"]
 fn qc_order_comments_are_kept() {
     let events = reports("qc_run_action_code_q");
     let json = serde_json::to_string(&events).unwrap();

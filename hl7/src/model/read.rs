@@ -881,11 +881,6 @@ impl<'m> Walker<'m> {
                 .unwrap_or_default();
             let options = &self.reader.options;
             if options.quality_control_events && role.is_quality_control() {
-                if !notes.is_empty() {
-                    self.reader
-                        .warn(MapWarningKind::NotesNotCarried, unit.start, unit.offset);
-                    warnings.extend(self.reader.take_pending());
-                }
                 let control = substances
                     .iter()
                     .find(|lot| lot.kind == Some(SubstanceType::Control))
@@ -905,6 +900,7 @@ impl<'m> Walker<'m> {
                             rules_violated: Vec::new(),
                         })
                         .collect(),
+                    notes,
                     at: None,
                     provenance: self.provenance_for(unit.start, &warnings),
                 })

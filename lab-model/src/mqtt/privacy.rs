@@ -339,6 +339,9 @@ pub(crate) fn protect<'e>(
             for item in &mut qc.results {
                 protector.results(std::slice::from_mut(&mut item.result));
             }
+            if !protector.keeps_notes() {
+                qc.notes.clear();
+            }
         }
         LabEvent::Calibration(calibration) => {
             protector.results(&mut calibration.results);

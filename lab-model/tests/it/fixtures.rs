@@ -260,6 +260,7 @@ pub(crate) fn every_kind() -> Vec<LabEvent> {
             outcome: Some(Outcome::Warning),
             rules_violated: vec!["1-2s".into()],
         }],
+        notes: vec!["Control reconstituted 06:40".into()],
         at: Some(ts("20240301070000")),
         provenance: provenance(SourceProtocol::Astm, "QC-1", "O record 1"),
     });

@@ -197,7 +197,8 @@ fn body(kind: EventKind) -> Value {
             &[],
             json!({
             "specimen": def("specimen"), "control": def("substance_lot"),
-            "results": list_of("qc_result"), "at": def("timestamp")}),
+            "results": list_of("qc_result"), "notes": strings(),
+            "at": def("timestamp")}),
         ),
         EventKind::Calibration => common(
             &[],
