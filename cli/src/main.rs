@@ -205,12 +205,9 @@ fn replay_files(
     for path in input::expand(paths)? {
         let input = input::read(&path)?;
         let sent = match protocol {
-            replay::Protocol::Mllp => replay::mllp(
-                to,
-                &input.name,
-                &replay::hl7_messages(&input.bytes),
-                timeout,
-            ),
+            replay::Protocol::Mllp => {
+                replay::mllp(to, &input.name, &hl7::messages(&input.bytes), timeout)
+            }
             replay::Protocol::Astm => {
                 let mut decoded = decode::Decoded::default();
                 let messages = decode::astm_messages(&input.name, &input.bytes, &mut decoded);

@@ -36,41 +36,6 @@ pub(crate) struct Outcome {
     pub(crate) detail: Option<String>,
 }
 
-/// Splits HL7 input into messages: MLLP frames if framed, else at each `MSH`
-/// segment.
-pub(crate) fn hl7_messages(bytes: &[u8]) -> Vec<Vec<u8>> {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    if bytes.get(start) == Some(&0x0b) {
-        let mut decoder = MllpDecoder::new(crate::input::MAX_INPUT_BYTES as usize);
-        let mut messages = Vec::new();
-        if decoder.push(bytes).is_ok() {
-            while let Ok(Status::Complete(frame)) = decoder.next_frame() {
-                messages.push(frame.payload.to_vec());
-            }
-        }
-        return messages;
-    }
-    let mut starts: Vec<usize> = Vec::new();
-    for (index, window) in bytes.windows(4).enumerate() {
-        let at_line_start =
-            index == start || matches!(bytes.get(index.wrapping_sub(1)), Some(b'\r' | b'\n'));
-        if at_line_start && window.starts_with(b"MSH") {
-            starts.push(index);
-        }
-    }
-    let mut messages = Vec::new();
-    for (position, begin) in starts.iter().enumerate() {
-        let end = starts.get(position + 1).copied().unwrap_or(bytes.len());
-        if let Some(message) = bytes.get(*begin..end) {
-            messages.push(message.to_vec());
-        }
-    }
-    messages
-}
-
 /// Sends HL7 messages over one MLLP connection, each after the previous ACK.
 pub(crate) fn mllp(
     address: &str,

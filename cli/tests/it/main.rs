@@ -48,7 +48,7 @@ fn decode_writes_one_event_per_line_for_the_samples() {
     assert!(output.status.success(), "{}", stderr(&output));
     let events = lines(&output);
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["results", "results", "qc", "results"]);
+    assert_eq!(kinds, ["results", "results", "qc", "results", "results"]);
     // The first report, checked against the capture by hand.
     let first = &events[0];
     assert_eq!(first["specimen"]["ids"][0]["value"], "S26-0001042");
@@ -62,6 +62,17 @@ fn decode_writes_one_event_per_line_for_the_samples() {
     assert_eq!(first["results"][2]["value"]["comparator"], "<");
     // Sysmex decimal commas read as decimals.
     assert_eq!(events[3]["results"][0]["value"]["value"], "7.41");
+    // The HL7 sample: MLLP-framed OUL^R22, UTF-8 names, an SN value, a note.
+    let hl7 = &events[4];
+    assert_eq!(hl7["provenance"]["protocol"], "hl7v2");
+    assert_eq!(hl7["patient"]["name"]["given"], "Jörg");
+    assert_eq!(hl7["results"][0]["loinc"], "3016-3");
+    assert_eq!(hl7["results"][0]["value"]["value"], "2.47");
+    assert_eq!(
+        hl7["results"][1]["notes"][0],
+        "Reagent lot 41267UN25, calibrated 2026-11-20"
+    );
+    assert_eq!(hl7["results"][2]["value"]["comparator"], ">");
 }
 
 #[test]
@@ -152,10 +163,18 @@ fn mqtt_dry_run_is_reproducible_and_keeps_identifiers_out() {
             "lab/v1/demo-hospital/chemistry/cobas-c311/result",
             "lab/v1/demo-hospital/chemistry/cobas-c311/qc",
             "lab/v1/demo-hospital/hematology/sysmex-xn550/result",
+            "lab/v1/demo-hospital/immunology/architect-i2000/result",
         ]
     );
     let text = String::from_utf8(first.stdout).unwrap();
-    for identifier in ["PAT-000417", "S26-0001042", "Testpatient", "1970"] {
+    for identifier in [
+        "PAT-000417",
+        "S26-0001042",
+        "Testpatient",
+        "1970",
+        "PAT-000420",
+        "Beispiel",
+    ] {
         assert!(!text.contains(identifier), "{identifier} leaked");
     }
     assert_eq!(messages[0]["payload"]["schema"], "lab.result/1");
