@@ -54,6 +54,45 @@ fn parse(c: &mut Criterion) {
     });
     group.finish();
 
+    // Parse and map the messages the mapping supports (ACKs and ORL are not events).
+    let map_options = labwire_hl7::MapOptions::default();
+    let mappable: Vec<&Vec<u8>> = corpus
+        .iter()
+        .filter(|bytes| {
+            let message = Message::parse(bytes, &options).unwrap();
+            labwire_hl7::to_events(&message, &map_options).is_ok()
+        })
+        .collect();
+    assert!(mappable.len() >= 30, "{} mappable messages", mappable.len());
+    let events: usize = mappable
+        .iter()
+        .map(|bytes| {
+            let message = Message::parse(bytes, &options).unwrap();
+            labwire_hl7::to_events(&message, &map_options)
+                .unwrap()
+                .events
+                .len()
+        })
+        .sum();
+    let mut group = c.benchmark_group("hl7/corpus");
+    group.throughput(Throughput::Bytes(
+        mappable.iter().map(|m| m.len() as u64).sum(),
+    ));
+    group.bench_function("parse_and_map", |b| {
+        b.iter(|| {
+            let mut count = 0usize;
+            for bytes in &mappable {
+                let message = Message::parse(black_box(bytes), &options).unwrap();
+                count += labwire_hl7::to_events(&message, &map_options)
+                    .unwrap()
+                    .events
+                    .len();
+            }
+            assert_eq!(count, events);
+        });
+    });
+    group.finish();
+
     let mut stream = Vec::new();
     for message in &corpus {
         labwire_hl7::mllp::encode(message, &mut stream).unwrap();
