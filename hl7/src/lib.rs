@@ -8,7 +8,8 @@
 //! [`model`] documentation for an example that maps a result message and answers it).
 //!
 //! ```
-//! use labwire_hl7::{Message, MllpDecoder, ParseOptions, Status};
+//! use labwire_hl7::{Ack, AcknowledgmentCode, MapOptions, Message, MllpDecoder, ParseOptions, Status};
+//! use labwire_model::LabEvent;
 //!
 //! let oru = "MSH|^~\\&|ANALYZER|LAB|LIS|HOSP|20240301101502||ORU^R01|MSG00042|P|2.5.1\r\
 //!            PID|1||MRN-4711^^^HOSP^MR||Doe^Jane\r\
@@ -43,7 +44,18 @@
 //!     );
 //! }
 //! assert_eq!(message.as_bytes(), oru.as_bytes()); // unedited: byte for byte
-//! # Ok::<(), labwire_hl7::Error>(())
+//!
+//! // To the lab model, then the ACK the instrument waits for.
+//! let mapped = labwire_hl7::to_events(&message, &MapOptions::default())?;
+//! let LabEvent::Results(report) = &mapped.events[0] else { panic!("a results event") };
+//! assert_eq!(report.results[0].loinc.map(|code| code.to_string()), Some("2345-7".into()));
+//! assert_eq!(report.results[0].notes, ["Sample slightly lipemic"]);
+//! let ack = Ack::new(AcknowledgmentCode::ApplicationAccept, "ACK-0001", "20240301101503")
+//!     .for_message(&message)?;
+//! let ack = Message::parse(&ack, &ParseOptions::default())?;
+//! assert_eq!(ack.get("MSA-1").unwrap().as_str(), Some("AA"));
+//! assert_eq!(ack.get("MSA-2").unwrap().as_str(), Some("MSG00042"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
 
