@@ -98,10 +98,7 @@ pub(crate) fn decode(name: &str, bytes: &[u8], options: &DecodeOptions) -> Decod
     match format {
         Some(Format::Astm) => decode_astm(name, bytes, options),
         Some(Format::Hl7) => crate::hl7::decode(name, bytes, options.strict),
-        Some(Format::Dicom) => Decoded {
-            errors: vec![format!("{name}: DICOM is not supported by this build yet")],
-            ..Decoded::default()
-        },
+        Some(Format::Dicom) => decode_dicom(name, bytes, options.strict),
         Some(Format::Auto) | None => Decoded {
             errors: vec![format!(
                 "{name}: not HL7 (MSH or MLLP), ASTM (ENQ, STX or an H record) or DICOM (DICM); use --format"
@@ -109,6 +106,32 @@ pub(crate) fn decode(name: &str, bytes: &[u8], options: &DecodeOptions) -> Decod
             ..Decoded::default()
         },
     }
+}
+
+/// A DICOM file's header as an imaging study event. A header cut short (truncated
+/// file, a limit reached) still maps what was read, and the problem is an error.
+fn decode_dicom(name: &str, bytes: &[u8], strict: bool) -> Decoded {
+    let mut decoded = Decoded::default();
+    let mut options = labwire_dicom_meta::ParseOptions::default();
+    options.strict = strict;
+    match labwire_dicom_meta::parse_with(bytes, &options) {
+        Ok(header) => {
+            decoded.warnings.extend(
+                header
+                    .warnings()
+                    .iter()
+                    .map(|warning| format!("{name}: {warning}")),
+            );
+            if let Some(error) = header.error() {
+                decoded.errors.push(format!("{name}: {error}"));
+            }
+            decoded
+                .events
+                .push(labwire_dicom_meta::model::lab_event(&header));
+        }
+        Err(error) => decoded.errors.push(format!("{name}: {error}")),
+    }
+    decoded
 }
 
 /// The message texts of an ASTM input: received through a link if framed, else

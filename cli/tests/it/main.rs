@@ -48,7 +48,17 @@ fn decode_writes_one_event_per_line_for_the_samples() {
     assert!(output.status.success(), "{}", stderr(&output));
     let events = lines(&output);
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["results", "results", "qc", "results", "results"]);
+    assert_eq!(
+        kinds,
+        [
+            "results",
+            "results",
+            "qc",
+            "results",
+            "imaging_study",
+            "results"
+        ]
+    );
     // The first report, checked against the capture by hand.
     let first = &events[0];
     assert_eq!(first["specimen"]["ids"][0]["value"], "S26-0001042");
@@ -63,7 +73,10 @@ fn decode_writes_one_event_per_line_for_the_samples() {
     // Sysmex decimal commas read as decimals.
     assert_eq!(events[3]["results"][0]["value"]["value"], "7.41");
     // The HL7 sample: MLLP-framed OUL^R22, UTF-8 names, an SN value, a note.
-    let hl7 = &events[4];
+    let slide = &events[4];
+    assert_eq!(slide["modality"], "SM");
+    assert_eq!(slide["specimens"][0]["container"]["id"], "S19-1_A_1_1");
+    let hl7 = &events[5];
     assert_eq!(hl7["provenance"]["protocol"], "hl7v2");
     assert_eq!(hl7["patient"]["name"]["given"], "Jörg");
     assert_eq!(hl7["results"][0]["loinc"], "3016-3");
@@ -163,6 +176,7 @@ fn mqtt_dry_run_is_reproducible_and_keeps_identifiers_out() {
             "lab/v1/demo-hospital/chemistry/cobas-c311/result",
             "lab/v1/demo-hospital/chemistry/cobas-c311/qc",
             "lab/v1/demo-hospital/hematology/sysmex-xn550/result",
+            "lab/v1/demo-hospital/pathology/slide-scanner/imaging",
             "lab/v1/demo-hospital/immunology/architect-i2000/result",
         ]
     );
