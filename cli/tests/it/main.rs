@@ -188,6 +188,9 @@ fn mqtt_dry_run_is_reproducible_and_keeps_identifiers_out() {
         "1970",
         "PAT-000420",
         "Beispiel",
+        "AA01",
+        "S19-1_A_1_1",
+        "1789-05-05",
     ] {
         assert!(!text.contains(identifier), "{identifier} leaked");
     }
