@@ -731,6 +731,22 @@ fn data_set_encoding(header: &Header<'_>, container: u32) -> Encoding {
     }
 }
 
+/// The bytes of a list of numbers in the data set's byte order.
+macro_rules! numbers_bytes {
+    ($values:expr, $big:expr) => {
+        $values
+            .iter()
+            .flat_map(|v| {
+                if $big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+}
+
 /// One element, header and value, in an encoding. Sequences are written with
 /// undefined lengths, their items in tag order, on an explicit stack.
 pub(crate) fn encode_element(
@@ -793,66 +809,12 @@ pub(crate) fn encode_element(
             })?
             .into_owned(),
         Value::Bytes(bytes) => bytes.clone(),
-        Value::U16(values) => values
-            .iter()
-            .flat_map(|v| {
-                if big {
-                    v.to_be_bytes()
-                } else {
-                    v.to_le_bytes()
-                }
-            })
-            .collect(),
-        Value::I16(values) => values
-            .iter()
-            .flat_map(|v| {
-                if big {
-                    v.to_be_bytes()
-                } else {
-                    v.to_le_bytes()
-                }
-            })
-            .collect(),
-        Value::U32(values) => values
-            .iter()
-            .flat_map(|v| {
-                if big {
-                    v.to_be_bytes()
-                } else {
-                    v.to_le_bytes()
-                }
-            })
-            .collect(),
-        Value::I32(values) => values
-            .iter()
-            .flat_map(|v| {
-                if big {
-                    v.to_be_bytes()
-                } else {
-                    v.to_le_bytes()
-                }
-            })
-            .collect(),
-        Value::F32(values) => values
-            .iter()
-            .flat_map(|v| {
-                if big {
-                    v.to_be_bytes()
-                } else {
-                    v.to_le_bytes()
-                }
-            })
-            .collect(),
-        Value::F64(values) => values
-            .iter()
-            .flat_map(|v| {
-                if big {
-                    v.to_be_bytes()
-                } else {
-                    v.to_le_bytes()
-                }
-            })
-            .collect(),
+        Value::U16(values) => numbers_bytes!(values, big),
+        Value::I16(values) => numbers_bytes!(values, big),
+        Value::U32(values) => numbers_bytes!(values, big),
+        Value::I32(values) => numbers_bytes!(values, big),
+        Value::F32(values) => numbers_bytes!(values, big),
+        Value::F64(values) => numbers_bytes!(values, big),
         Value::Tags(values) => values
             .iter()
             .flat_map(|t| {
