@@ -4,6 +4,7 @@
 //! ```text
 //! labwire decode [--format auto|hl7|astm|dicom] [--strict] [--pretty] PATH...
 //! labwire validate PATH...
+//! labwire convert --to json|hl7|astm PATH...
 //! labwire mqtt --config FILE [--now RFC3339] [--seed N] PATH...
 //! labwire replay --to HOST:PORT --protocol mllp|astm PATH...
 //! ```
@@ -14,6 +15,7 @@
 //! written), 2 usage or configuration error.
 #![forbid(unsafe_code)]
 
+mod convert;
 mod decode;
 mod hl7;
 mod input;
@@ -51,6 +53,20 @@ enum Command {
     Validate {
         #[command(flatten)]
         inputs: InputArgs,
+    },
+    /// Convert instrument data through the lab model: to JSON lines (`json`), to HL7
+    /// v2.5.1 (`hl7`: results as OUL^R22, work orders as OML^O33) or to ASTM
+    /// (`astm`: work orders as an order download). Events the target cannot carry
+    /// are reported on stderr and exit status is 1.
+    Convert {
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// The output format.
+        #[arg(long, value_enum)]
+        to: convert::Target,
+        /// The message time to write (RFC 3339); default now.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
     },
     /// Act as an instrument: send the messages of each file to HOST:PORT over MLLP
     /// (HL7; each waits for its ACK) or E1381 (ASTM; through the sender state
@@ -163,6 +179,12 @@ fn run(cli: Cli) -> Result<bool, String> {
             each_event(&inputs, &mut out, &mut sink)?
         }
         Command::Validate { inputs } => validate(&inputs)?,
+        Command::Convert { inputs, to, now } => {
+            let mut converter = convert::Converter::new(to, now.as_deref())?;
+            let mut sink =
+                |event: &labwire_model::LabEvent, out: &mut dyn Write| converter.write(event, out);
+            each_event(&inputs, &mut out, &mut sink)?
+        }
         Command::Replay {
             to,
             protocol,

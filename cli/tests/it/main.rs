@@ -339,3 +339,84 @@ fn replay_sends_astm_through_the_link_protocol() {
     assert!(received[0].starts_with(b"H|\\^&|||c311"));
     assert!(received[1].windows(12).any(|w| w == b"QC-PCCC1-L1|"));
 }
+
+#[test]
+fn convert_writes_hl7_that_maps_back_to_the_same_values() {
+    let output = labwire(
+        &[
+            "convert",
+            "--to",
+            "hl7",
+            "--now",
+            "2026-11-24T10:00:00Z",
+            "samples/data/astm-hematology-raw.astm",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let message =
+        labwire_hl7::Message::parse(&output.stdout, &labwire_hl7::ParseOptions::strict()).unwrap();
+    assert_eq!(
+        message.get("MSH-9").unwrap().as_str(),
+        Some("OUL^R22^OUL_R22")
+    );
+    let mapped = labwire_hl7::to_events(&message, &labwire_hl7::MapOptions::default()).unwrap();
+    let labwire_model::LabEvent::Results(report) = &mapped.events[0] else {
+        panic!("{:?}", mapped.events)
+    };
+    let values: Vec<String> = report
+        .results
+        .iter()
+        .map(|result| {
+            serde_json::to_value(&result.value).unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(values, ["7.41", "13.8", "98"]);
+}
+
+#[test]
+fn convert_writes_work_orders_as_astm_and_refuses_results() {
+    let output = labwire(
+        &[
+            "convert",
+            "--to",
+            "astm",
+            "--now",
+            "2026-11-24T10:00:00Z",
+            "hl7/tests/data/labwire_oml_o33_order.hl7",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (messages, warnings) = labwire_astm::record::parse_messages(
+        &output.stdout,
+        &labwire_astm::record::RecordOptions::default(),
+    )
+    .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(!messages.is_empty() && messages.iter().all(|m| m.is_complete()));
+    let order = messages[0]
+        .records()
+        .find(|r| r.kind() == labwire_astm::record::RecordType::ORDER)
+        .unwrap();
+    assert_eq!(order.field(3).text(), "S24-004711");
+
+    let refused = labwire(
+        &[
+            "convert",
+            "--to",
+            "astm",
+            "samples/data/astm-hematology-raw.astm",
+        ],
+        None,
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("only work orders"),
+        "{}",
+        stderr(&refused)
+    );
+}
