@@ -279,16 +279,26 @@ fn finish(pending: Pending) -> LabEvent {
     })
 }
 
-fn text(field: Field<'_>) -> Option<String> {
-    let text = field.text();
+/// A field's decoded text, trimmed; `None` when blank.
+pub(crate) fn text(field: Field<'_>) -> Option<String> {
+    trimmed(&field.text())
+}
+
+/// `text` trimmed; `None` when blank.
+pub(crate) fn trimmed(text: &str) -> Option<String> {
     let trimmed = text.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
-fn timestamp(field: Field<'_>) -> Option<LabTimestamp> {
-    let text = field.component(1).text();
+/// A date/time field's first component as a timestamp.
+pub(crate) fn timestamp(field: Field<'_>) -> Option<LabTimestamp> {
+    read_timestamp(&field.component(1).text())
+}
+
+/// An ASTM date/time text; `None` when blank, unreadable or Delphi's zero date
+/// (1899-12-30), which Phadia and others send for "no date".
+pub(crate) fn read_timestamp(text: &str) -> Option<LabTimestamp> {
     let trimmed = text.trim();
-    // Delphi's zero date (1899-12-30) means "no date" in Phadia and others.
     if trimmed.is_empty() || trimmed.starts_with("18991230") {
         return None;
     }
@@ -318,7 +328,7 @@ fn instrument(header: &Record<'_>) -> Instrument {
     }
 }
 
-fn patient_of(record: &Record<'_>, dialect: &Dialect) -> Patient {
+pub(crate) fn patient_of(record: &Record<'_>, dialect: &Dialect) -> Patient {
     let ids = [(3, "PI"), (4, "PT"), (5, "PN")]
         .into_iter()
         .filter_map(|(number, _kind)| text(record.field(number).component(1)))
@@ -402,7 +412,7 @@ fn rack_position(carrier: Field<'_>, position: Field<'_>) -> Option<Container> {
 }
 
 /// The test code of a universal test id, per the dialect.
-fn test_code(field: Field<'_>, dialect: &Dialect) -> Option<String> {
+pub(crate) fn test_code(field: Field<'_>, dialect: &Dialect) -> Option<String> {
     test_code_at(field, dialect).map(|(_, code)| code)
 }
 
@@ -412,13 +422,16 @@ fn test_code_at(field: Field<'_>, dialect: &Dialect) -> Option<(usize, String)> 
         .test_code_components
         .iter()
         .find_map(|number| text(field.component(*number)).map(|code| (*number, code)))?;
-    match dialect.test_code_suffix_separator {
-        Some(separator) => Some((
-            number,
-            code.split(separator).next().unwrap_or(&code).to_owned(),
-        )),
-        None => Some((number, code)),
-    }
+    // A code that is all suffix (`/2`) keeps its text rather than becoming blank.
+    let code = match dialect.test_code_suffix_separator {
+        Some(separator) => code
+            .split(separator)
+            .next()
+            .and_then(trimmed)
+            .unwrap_or(code),
+        None => code,
+    };
+    Some((number, code))
 }
 
 fn decimal_mark(raw: &str, dialect: &Dialect) -> DecimalMark {
@@ -551,7 +564,7 @@ fn universal_test_id_extras(field: Field<'_>, code_component: usize, result: &mu
 }
 
 /// C-4, the comment text: its repeats and components joined by spaces.
-fn comment_text(record: &Record<'_>) -> String {
+pub(crate) fn comment_text(record: &Record<'_>) -> String {
     let mut parts: Vec<String> = Vec::new();
     for repeat in record.field(4).repeats() {
         parts.extend(repeat.components().filter_map(text));

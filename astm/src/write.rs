@@ -64,8 +64,10 @@ use labwire_model::{
 
 use crate::error::Error;
 use crate::frame;
-use crate::model::Dialect;
-use crate::record::{self, Charset, Delimiters, Field, Message, Record, RecordError, RecordType};
+use crate::model::{
+    Dialect, comment_text, patient_of, read_timestamp, test_code, text, timestamp, trimmed,
+};
+use crate::record::{self, Charset, Delimiters, Message, Record, RecordError, RecordType};
 
 /// Record separator (LIS02-A2 §5.2).
 const CR: u8 = b'\r';
@@ -777,7 +779,8 @@ pub fn work_orders_from_message(message: &Message<'_>, dialect: &Dialect) -> Vec
         match record.kind() {
             RecordType::HEADER => commented = Commented::Header,
             RecordType::PATIENT => {
-                patient = Some(patient_of(&record));
+                // Orders are written `last^first` whatever the dialect.
+                patient = Some(patient_of(&record, &Dialect::generic()));
                 patient_notes.clear();
                 commented = Commented::Patient;
             }
@@ -970,51 +973,8 @@ fn normalize_timestamp(timestamp: LabTimestamp) -> Option<LabTimestamp> {
     read_timestamp(&astm_timestamp(timestamp))
 }
 
-fn trimmed(text: &str) -> Option<String> {
-    let trimmed = text.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
-}
-
-// The readers below follow `crate::model`'s, so that an O record means the same whether it
+// The readers are `crate::model`'s, so that an O record means the same whether it
 // came with results or as an order.
-
-fn text(field: Field<'_>) -> Option<String> {
-    trimmed(&field.text())
-}
-
-fn timestamp(field: Field<'_>) -> Option<LabTimestamp> {
-    read_timestamp(&field.component(1).text())
-}
-
-fn read_timestamp(text: &str) -> Option<LabTimestamp> {
-    let trimmed = text.trim();
-    // Delphi's zero date (1899-12-30) means "no date" in Phadia and others.
-    if trimmed.is_empty() || trimmed.starts_with("18991230") {
-        return None;
-    }
-    LabTimestamp::parse_astm(trimmed).ok()
-}
-
-/// P-3, P-4, P-5 ids; P-6 name; P-8 birth date; P-9 sex.
-fn patient_of(record: &Record<'_>) -> Patient {
-    let name_field = record.field(6);
-    let name = PersonName {
-        family: text(name_field.component(1)),
-        given: text(name_field.component(2)),
-        middle: text(name_field.component(3)),
-        suffix: text(name_field.component(4)),
-        prefix: text(name_field.component(5)),
-    };
-    Patient {
-        ids: (3..=5)
-            .filter_map(|number| text(record.field(number).component(1)))
-            .map(|id| Sensitive::new(Identifier::new(id)))
-            .collect(),
-        name: (name != PersonName::default()).then(|| Sensitive::new(name)),
-        birth_date: timestamp(record.field(8)).map(Sensitive::new),
-        sex: text(record.field(9)).map(|code| Sensitive::new(AdministrativeSex::from_code(&code))),
-    }
-}
 
 /// O-3 specimen id, O-4 `filler id^rack^position`, O-5 tests, O-6 priority, O-7 requested,
 /// O-8 collected, O-12 action code, O-15 received, O-16 specimen type, O-26 report type.
@@ -1069,31 +1029,6 @@ fn order_of(record: &Record<'_>, dialect: &Dialect) -> WorkOrder {
         order,
         ..WorkOrder::default()
     }
-}
-
-/// The test code of a universal test id, per the dialect.
-fn test_code(field: Field<'_>, dialect: &Dialect) -> Option<String> {
-    let code = dialect
-        .test_code_components
-        .iter()
-        .find_map(|number| text(field.component(*number)))?;
-    match dialect.test_code_suffix_separator {
-        Some(separator) => code
-            .split(separator)
-            .next()
-            .and_then(trimmed)
-            .or(Some(code)),
-        None => Some(code),
-    }
-}
-
-/// C-4, the comment text: its repeats and components joined by spaces.
-fn comment_text(record: &Record<'_>) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for repeat in record.field(4).repeats() {
-        parts.extend(repeat.components().filter_map(text));
-    }
-    parts.join(" ")
 }
 
 #[cfg(test)]
