@@ -241,6 +241,12 @@ pub struct LinkConfig {
     pub garbage_reply_is_nak: bool,
     /// What to do with ENQ during a receive session.
     pub enq_while_receiving: EnqWhileReceiving,
+    /// Hold the reply to the last frame of each received message until the caller decides:
+    /// [`Link::accept_message`] (ACK) or [`Link::refuse_message`] (NAK). Default `false`
+    /// (ACK at once). A gateway turns it on so the instrument's "message delivered" means
+    /// the message is safe downstream, not merely received; it must decide well inside the
+    /// sender's 15 s reply timeout (§6.5.2).
+    pub hold_message_ack: bool,
 }
 
 /// Default [`LinkConfig::max_message`].
@@ -262,6 +268,7 @@ impl LinkConfig {
             honor_receiver_interrupt: true,
             garbage_reply_is_nak: true,
             enq_while_receiving: EnqWhileReceiving::EndSessionAndNak,
+            hold_message_ack: false,
         }
     }
 
@@ -578,6 +585,12 @@ struct Receive {
     /// The message in progress exceeded `max_message`: NAK its frames until the sender gives
     /// up.
     overflowed: bool,
+    /// A complete message was reported and its last frame waits for the caller's decision
+    /// ([`LinkConfig::hold_message_ack`]).
+    awaiting_decision: bool,
+    /// The caller refused the message: NAK every frame (the sender's retransmissions of
+    /// the last one included) until the session ends.
+    refusing: bool,
 }
 
 enum Classified {
@@ -596,6 +609,8 @@ impl Receive {
             warnings: Vec::new(),
             warnings_dropped: 0,
             overflowed: false,
+            awaiting_decision: false,
+            refusing: false,
         }
     }
 
@@ -608,6 +623,8 @@ impl Receive {
         self.warnings.clear();
         self.warnings_dropped = 0;
         self.overflowed = false;
+        self.awaiting_decision = false;
+        self.refusing = false;
     }
 
     /// Decides what a frame with a valid number and acceptable checksum is (E1381 §6.5.1
@@ -820,6 +837,40 @@ impl Link {
     /// may ignore it. Only affects a receive session.
     pub fn request_interrupt(&mut self) {
         self.core.interrupt_requested = true;
+    }
+
+    /// With [`LinkConfig::hold_message_ack`]: acknowledges the last frame of the message
+    /// just reported by [`LinkEvent::MessageReceived`] (ACK, or EOT after
+    /// [`Link::request_interrupt`]). Returns `false`, doing nothing, if no message waits
+    /// for a decision (none was received, or the session ended meanwhile: the sender
+    /// then counts the message as not delivered and sends it again later).
+    pub fn accept_message(&mut self, now: Instant) -> bool {
+        if !self.awaiting_decision() {
+            return false;
+        }
+        self.core.rx.awaiting_decision = false;
+        self.core.reply_accept(now);
+        true
+    }
+
+    /// With [`LinkConfig::hold_message_ack`]: refuses the message just reported (NAK).
+    /// The sender retransmits the last frame until it gives up (§6.5.1, 6 attempts);
+    /// every retransmission is refused too, and the session ends with its EOT. Returns
+    /// `false`, doing nothing, if no message waits for a decision.
+    pub fn refuse_message(&mut self, now: Instant) -> bool {
+        if !self.awaiting_decision() {
+            return false;
+        }
+        self.core.rx.awaiting_decision = false;
+        self.core.rx.refusing = true;
+        self.core.reply(NAK, now);
+        true
+    }
+
+    /// Whether a received message waits for [`Link::accept_message`] or
+    /// [`Link::refuse_message`].
+    pub fn awaiting_decision(&self) -> bool {
+        matches!(self.core.phase, Phase::Receiving { .. }) && self.core.rx.awaiting_decision
     }
 
     /// Messages queued and not yet delivered or failed, including one being sent.
@@ -1311,6 +1362,18 @@ impl Core {
 
     fn receive_frame(&mut self, frame: &Frame<'_>, now: Instant) {
         let offset = frame.offset;
+        if self.rx.awaiting_decision {
+            // The sender must wait for our reply to its last frame; a frame now is out of
+            // turn. No reply: the one it waits for comes with the caller's decision.
+            self.warn(Warning::UnexpectedFrame { offset });
+            return;
+        }
+        if self.rx.refusing {
+            // Checked before the duplicate rule: the retransmitted last frame of a refused
+            // message must be refused again, not acknowledged as a lost-ACK duplicate.
+            self.reply(NAK, now);
+            return;
+        }
         let Some(number) = frame.number() else {
             self.reply(NAK, now);
             self.emit(LinkEvent::ProtocolError(Error::InvalidFrameNumber {
@@ -1379,6 +1442,10 @@ impl Core {
                         frames: message.frames,
                         warnings,
                     });
+                    if self.config.hold_message_ack {
+                        self.rx.awaiting_decision = true;
+                        return;
+                    }
                 }
                 self.reply_accept(now);
             }

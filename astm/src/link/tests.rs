@@ -1316,3 +1316,92 @@ fn frame_bytes_checked_by_hand() {
     link.handle_bytes(&etb, t(SEC));
     assert_eq!(link.take_output(), [ACK]);
 }
+
+// --- holding the last frame's reply for the caller's decision ----------------------------------
+
+fn holding() -> Link {
+    receiving_with(|config| config.hold_message_ack = true)
+}
+
+#[test]
+fn a_held_message_gets_no_reply_until_accepted() {
+    let mut link = holding();
+    link.handle_bytes(&mid(1, b"H|\\^&\r"), t(SEC));
+    assert_eq!(
+        link.take_output(),
+        [ACK],
+        "intermediate frames are answered at once"
+    );
+    link.handle_bytes(&last(2, b"L|1|N\r"), t(2 * SEC));
+    assert_eq!(link.take_output(), Vec::<u8>::new());
+    assert_eq!(main_events(&mut link), [received(b"H|\\^&\rL|1|N\r", 2)]);
+    assert!(link.awaiting_decision());
+    assert!(link.accept_message(t(3 * SEC)));
+    assert_eq!(link.take_output(), [ACK]);
+    assert!(!link.awaiting_decision());
+    assert!(
+        !link.accept_message(t(3 * SEC)),
+        "a second decision does nothing"
+    );
+    link.handle_bytes(&[EOT], t(4 * SEC));
+    assert_eq!(link.state(), LinkState::Neutral);
+}
+
+#[test]
+fn a_refused_message_is_nakd_and_so_is_its_retransmission() {
+    let mut link = holding();
+    link.handle_bytes(&last(1, b"garbage\r"), t(SEC));
+    assert_eq!(main_events(&mut link), [received(b"garbage\r", 1)]);
+    assert!(link.refuse_message(t(2 * SEC)));
+    assert_eq!(link.take_output(), [NAK]);
+    // The sender retransmits the same frame: without the refusal it would look like a
+    // lost-ACK duplicate and be acknowledged.
+    for attempt in 0..5 {
+        link.handle_bytes(&last(1, b"garbage\r"), t((3 + attempt) * SEC));
+        assert_eq!(link.take_output(), [NAK], "attempt {attempt}");
+    }
+    assert_eq!(main_events(&mut link), []);
+    link.handle_bytes(&[EOT], t(9 * SEC));
+    assert_eq!(link.state(), LinkState::Neutral);
+    // The next session is received normally.
+    link.handle_bytes(&[ENQ], t(10 * SEC));
+    assert_eq!(link.take_output(), [ACK]);
+    link.handle_bytes(&last(1, b"L|1|N\r"), t(11 * SEC));
+    assert_eq!(main_events(&mut link), [received(b"L|1|N\r", 1)]);
+    assert!(link.accept_message(t(11 * SEC)));
+    assert_eq!(link.take_output(), [ACK]);
+}
+
+#[test]
+fn frames_out_of_turn_while_a_decision_is_pending_get_no_reply() {
+    let mut link = holding();
+    link.handle_bytes(&last(1, b"L|1|N\r"), t(SEC));
+    events(&mut link);
+    link.handle_bytes(&last(2, b"L|1|N\r"), t(2 * SEC));
+    assert_eq!(link.take_output(), Vec::<u8>::new());
+    assert!(link.awaiting_decision());
+    assert!(link.accept_message(t(3 * SEC)));
+    assert_eq!(link.take_output(), [ACK]);
+}
+
+#[test]
+fn a_decision_after_the_session_ended_does_nothing() {
+    let mut link = holding();
+    link.handle_bytes(&last(1, b"L|1|N\r"), t(SEC));
+    events(&mut link);
+    // The sender gave up waiting (its 15 s reply timeout) and ended the session.
+    link.handle_bytes(&[EOT], t(16 * SEC));
+    assert!(!link.awaiting_decision());
+    assert!(!link.accept_message(t(17 * SEC)));
+    assert!(!link.refuse_message(t(17 * SEC)));
+    assert_eq!(link.take_output(), Vec::<u8>::new());
+}
+
+#[test]
+fn without_holding_the_last_frame_is_acknowledged_at_once() {
+    let mut link = receiving();
+    link.handle_bytes(&last(1, b"L|1|N\r"), t(SEC));
+    assert_eq!(link.take_output(), [ACK]);
+    assert!(!link.awaiting_decision());
+    assert!(!link.accept_message(t(SEC)));
+}
