@@ -161,20 +161,8 @@ fn decode_astm(name: &str, bytes: &[u8], options: &DecodeOptions) -> Decoded {
     } else {
         vec![bytes.to_vec()]
     };
-    let record_options = RecordOptions {
-        strict: options.strict,
-        charset: match options.charset {
-            TextCharset::Utf8 => Charset::Utf8,
-            TextCharset::Latin1 => Charset::Latin1,
-            TextCharset::Windows1252 => Charset::Windows1252,
-        },
-        ..RecordOptions::default()
-    };
-    let dialect = match options.dialect {
-        AstmDialect::Generic => Dialect::generic(),
-        AstmDialect::SysmexXn => Dialect::sysmex_xn(),
-        AstmDialect::RocheCobas => Dialect::roche_cobas(),
-    };
+    let record_options = record_options(options.strict, options.charset);
+    let dialect = options.dialect.dialect();
     for (index, text) in texts.iter().enumerate() {
         let location = if texts.len() > 1 {
             format!("{name}: message text {}", index + 1)
@@ -199,6 +187,30 @@ fn decode_astm(name: &str, bytes: &[u8], options: &DecodeOptions) -> Decoded {
         }
     }
     decoded
+}
+
+/// Record-layer options for ASTM text in `charset`.
+pub(crate) fn record_options(strict: bool, charset: TextCharset) -> RecordOptions {
+    RecordOptions {
+        strict,
+        charset: match charset {
+            TextCharset::Utf8 => Charset::Utf8,
+            TextCharset::Latin1 => Charset::Latin1,
+            TextCharset::Windows1252 => Charset::Windows1252,
+        },
+        ..RecordOptions::default()
+    }
+}
+
+impl AstmDialect {
+    /// The mapping dialect.
+    pub(crate) fn dialect(self) -> Dialect {
+        match self {
+            AstmDialect::Generic => Dialect::generic(),
+            AstmDialect::SysmexXn => Dialect::sysmex_xn(),
+            AstmDialect::RocheCobas => Dialect::roche_cobas(),
+        }
+    }
 }
 
 /// Runs a capture through a receiving E1381 link, as the computer would have: frames

@@ -7,6 +7,7 @@
 //! labwire convert --to json|hl7|astm PATH...
 //! labwire mqtt --config FILE [--now RFC3339] [--seed N] PATH...
 //! labwire replay --to HOST:PORT --protocol mllp|astm PATH...
+//! labwire gateway --config FILE
 //! ```
 //!
 //! Paths may be files, directories (read recursively) or `-` for stdin. Events go to
@@ -17,6 +18,7 @@
 
 mod convert;
 mod decode;
+mod gateway;
 mod hl7;
 mod input;
 mod mqtt;
@@ -84,6 +86,17 @@ enum Command {
         /// Files, directories (read recursively) or `-` for stdin.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+    },
+    /// Run the gateway: listen for instruments (HL7 over MLLP, ASTM over TCP) and
+    /// publish what they send to an MQTT broker. An instrument's message is
+    /// acknowledged only once the broker has it or it is safely spooled on disk.
+    /// Writes one JSON line per listener (`{"listening", "address"}`) on stdout, logs
+    /// on stderr (level from LABWIRE_LOG: error, warn, info, debug); stops cleanly on
+    /// SIGINT or SIGTERM.
+    Gateway {
+        /// The gateway configuration (TOML): listeners, broker, mapping, spool.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
     },
     /// Decode files and map them to MQTT messages, one JSON object per line:
     /// topic, qos, retain, properties and payload. No broker needed: a dry run to
@@ -197,6 +210,10 @@ fn run(cli: Cli) -> Result<bool, String> {
             &paths,
             &mut out,
         )?,
+        Command::Gateway { config } => {
+            gateway::run(&config)?;
+            true
+        }
         Command::Mqtt {
             inputs,
             config,

@@ -7,6 +7,8 @@
     clippy::indexing_slicing
 )]
 
+mod gateway;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

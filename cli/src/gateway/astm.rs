@@ -1,0 +1,213 @@
+//! The ASTM listener: E1381-framed E1394 records over TCP, through the receiver link
+//! state machine. The last frame of an LIS02 message (the one carrying its L record)
+//! is acknowledged only after the broker or the spool has every MQTT message it
+//! produced.
+//!
+//! Many instruments send each record as its own E1381 message (one ETX per record);
+//! others send the whole H…L in one. Records are therefore collected across E1381
+//! messages until an L record completes the LIS02 message; the E1381 messages before
+//! it are acknowledged at once, the one with the L record waits. Records left without
+//! an L when the session ends are still mapped and delivered (they were acknowledged
+//! already, so they must not be lost), flagged by a warning in the log.
+
+use std::sync::Arc;
+
+use labwire_astm::link::{Instant, Link, LinkConfig, LinkEvent, Role};
+use labwire_astm::record::parse_messages;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::Shared;
+use super::config::ListenerConfig;
+use super::publisher::count;
+use crate::decode::record_options;
+
+/// Serves one instrument connection until it closes, idles out or the gateway stops.
+pub(crate) async fn connection(
+    mut stream: TcpStream,
+    peer: std::net::SocketAddr,
+    listener: Arc<ListenerConfig>,
+    shared: Arc<Shared>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut config = LinkConfig::new(Role::Computer);
+    config.hold_message_ack = true;
+    config.max_message = listener.max_message_bytes;
+    let mut link = match Link::new(config) {
+        Ok(link) => link,
+        Err(error) => {
+            tracing::error!(listener = %listener.name, %error, "link configuration");
+            return;
+        }
+    };
+    let started = std::time::Instant::now();
+    let clock =
+        || Instant::from_millis(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    let mut records: Vec<u8> = Vec::new();
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut stop_requested = false;
+    loop {
+        // Events first: a completed message is decided before anything else is read.
+        while let Some(event) = link.poll_event() {
+            match event {
+                LinkEvent::MessageReceived { text, .. } => {
+                    if records.len().saturating_add(text.len()) > listener.max_message_bytes {
+                        let reason = "records without an L record exceed max_message_bytes";
+                        let _ = shared.dead_letter(&listener, "astm", &records, reason);
+                        records.clear();
+                    }
+                    if records.is_empty() && !starts_with_header(&text) {
+                        // Not the start of an LIS02 message: nothing to collect it with.
+                        let reason = "an E1381 message that does not start with an H record, outside an H…L message";
+                        tracing::warn!(listener = %listener.name, %peer, reason);
+                        let _ = shared.dead_letter(&listener, "astm", &text, reason);
+                        link.refuse_message(clock());
+                        continue;
+                    }
+                    records.extend_from_slice(&text);
+                    if ends_with_terminator(&records) {
+                        let accepted = deliver(&records, &listener, &shared).await;
+                        records.clear();
+                        if accepted {
+                            link.accept_message(clock());
+                        } else {
+                            link.refuse_message(clock());
+                        }
+                    } else {
+                        link.accept_message(clock());
+                    }
+                }
+                LinkEvent::SessionEnded { .. } if !records.is_empty() => {
+                    tracing::warn!(listener = %listener.name, %peer, "session ended without an L record; delivering the records received");
+                    let _ = deliver(&records, &listener, &shared).await;
+                    records.clear();
+                }
+                LinkEvent::PartialMessage { reason, frames, .. } => {
+                    // Not acknowledged, so the instrument still has it and sends it again.
+                    tracing::info!(listener = %listener.name, %peer, ?reason, frames, "incomplete E1381 message discarded");
+                }
+                LinkEvent::ProtocolError(error) => {
+                    tracing::debug!(listener = %listener.name, %peer, %error, "E1381 protocol error");
+                }
+                _ => {}
+            }
+        }
+        let output = link.take_output();
+        if !output.is_empty() && stream.write_all(&output).await.is_err() {
+            break;
+        }
+        if stop_requested && link.state() != labwire_astm::link::LinkState::Receiving {
+            break;
+        }
+        let deadline = link.next_deadline().map(|deadline| {
+            let millis = deadline.saturating_duration_since(clock());
+            tokio::time::Instant::now() + millis
+        });
+        let timer = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            read = tokio::time::timeout(listener.idle_timeout, stream.read(&mut buffer)) => {
+                match read {
+                    Ok(Ok(0)) | Ok(Err(_)) => break,
+                    Ok(Ok(n)) => link.handle_bytes(buffer.get(..n).unwrap_or_default(), clock()),
+                    Err(_) => {
+                        tracing::info!(listener = %listener.name, %peer, "idle timeout; closing");
+                        break;
+                    }
+                }
+            }
+            () = timer => link.handle_timeout(clock()),
+            _ = stopping.changed(), if !stop_requested => stop_requested = true,
+        }
+    }
+    if !records.is_empty() {
+        tracing::warn!(listener = %listener.name, %peer, "connection closed without an L record; delivering the records received");
+        let _ = deliver(&records, &listener, &shared).await;
+    }
+}
+
+/// Whether `text` starts (after blank lines) with an H record.
+fn starts_with_header(text: &[u8]) -> bool {
+    let first = text.iter().find(|b| !matches!(b, b'\r' | b'\n' | b' '));
+    matches!(first, Some(b'H' | b'h'))
+}
+
+/// Whether the last record in `text` is an L (message terminator) record.
+fn ends_with_terminator(text: &[u8]) -> bool {
+    let trimmed = text
+        .iter()
+        .rposition(|b| !matches!(b, b'\r' | b'\n' | b' '))
+        .and_then(|end| text.get(..=end))
+        .unwrap_or_default();
+    let start = trimmed
+        .iter()
+        .rposition(|b| matches!(b, b'\r' | b'\n'))
+        .map_or(0, |at| at + 1);
+    matches!(trimmed.get(start), Some(b'L' | b'l'))
+}
+
+/// Parses, maps and delivers the records of one LIS02 message (or several); `false`
+/// if they were refused (and dead-lettered) or could not be made safe.
+async fn deliver(text: &[u8], listener: &ListenerConfig, shared: &Shared) -> bool {
+    let options = record_options(false, listener.charset);
+    let events = match parse_messages(text, &options) {
+        Ok((messages, warnings)) => {
+            for warning in &warnings {
+                tracing::debug!(listener = %listener.name, offset = warning.offset, record = warning.record, kind = ?warning.kind, "record warning");
+            }
+            let dialect = listener.dialect.dialect();
+            messages
+                .iter()
+                .flat_map(|message| labwire_astm::model::to_events(message, &dialect))
+                .collect::<Vec<_>>()
+        }
+        Err(error) => {
+            tracing::warn!(listener = %listener.name, %error, "ASTM records refused");
+            let _ = shared.dead_letter(listener, "astm", text, &error.to_string());
+            return false;
+        }
+    };
+    let now = shared.now();
+    let publications = match shared.map_events(&events, listener, now) {
+        Ok(publications) => publications,
+        Err(error) => {
+            let _ = shared.dead_letter(listener, "astm", text, &error);
+            return false;
+        }
+    };
+    count(&shared.publisher.counters.received, 1);
+    match shared.publisher.deliver(publications).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(listener = %listener.name, %error, "message not delivered");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_starts_with_its_header() {
+        assert!(starts_with_header(b"H|\\^&\r"));
+        assert!(starts_with_header(b"\r\nh|\\^&"));
+        assert!(!starts_with_header(b"P|1\r"));
+        assert!(!starts_with_header(b""));
+    }
+
+    #[test]
+    fn the_terminator_is_the_last_record() {
+        assert!(ends_with_terminator(b"H|\\^&\rL|1|N\r"));
+        assert!(ends_with_terminator(b"L|1\r\n"));
+        assert!(ends_with_terminator(b"H|\\^&\rl|1|N"));
+        assert!(!ends_with_terminator(b"H|\\^&\rR|1|^^^GLU|5.4\r"));
+        assert!(!ends_with_terminator(b""));
+        assert!(!ends_with_terminator(b"H|\\^&\rL|1|N\rH|\\^&\r"));
+    }
+}

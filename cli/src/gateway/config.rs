@@ -1,0 +1,491 @@
+//! The gateway's configuration file (TOML).
+//!
+//! ```toml
+//! spool_dir = "/var/lib/labwire/spool"           # durable queue; default ./labwire-spool
+//! dead_letter_dir = "/var/lib/labwire/dead-letter" # default ./labwire-dead-letter
+//!
+//! [broker]                                        # omit for the embedded broker
+//! url = "mqtt://127.0.0.1:1883"                   # or mqtts://host:8883
+//! client_id = "labwire-gw-01"                     # default labwire-{gateway}
+//! username = "gateway"
+//! password_env = "LABWIRE_MQTT_PASSWORD"          # or password_file = "…"
+//! ca_file = "ca.pem"                              # mqtts: the CA to trust
+//! cert_file = "client.pem"                        # mqtts: client certificate …
+//! key_file = "client.key"                         # … and its key
+//!
+//! [mapping]                                       # as for `labwire mqtt --config`
+//! site = "demo-hospital"
+//! gateway = "gw-01"
+//!
+//! [[listeners]]
+//! protocol = "mllp"                               # mllp | astm
+//! bind = "0.0.0.0:2575"
+//! instrument = "cobas-c311"                       # the topic slug of what connects here
+//! area = "chemistry"                              # default: the mapping's area
+//! ```
+//!
+//! Secrets are read from files or the environment, never from the configuration text
+//! itself, and are never logged.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use labwire_model::mqtt::MappingConfig;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::decode::{AstmDialect, TextCharset};
+
+/// The whole gateway configuration.
+#[derive(Debug)]
+pub(crate) struct GatewayConfig {
+    /// Where messages wait for the broker, durably.
+    pub(crate) spool_dir: PathBuf,
+    /// Where input that could not be read is kept, with the reason.
+    pub(crate) dead_letter_dir: PathBuf,
+    /// The broker; `None` runs the embedded one.
+    pub(crate) broker: Option<BrokerConfig>,
+    /// The mapping used for the gateway's own messages (birth, will, counters).
+    pub(crate) mapping: MappingConfig,
+    /// The instrument listeners.
+    pub(crate) listeners: Vec<ListenerConfig>,
+    /// Delivery tuning.
+    pub(crate) delivery: DeliveryConfig,
+}
+
+/// How to reach the broker.
+#[derive(Debug, Clone)]
+pub(crate) struct BrokerConfig {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) tls: Option<TlsFiles>,
+    pub(crate) client_id: String,
+    pub(crate) username: Option<String>,
+    /// Never printed: [`Secret`]'s Debug hides it.
+    pub(crate) password: Option<Secret>,
+    pub(crate) keep_alive: Duration,
+}
+
+/// PEM files for `mqtts://`.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsFiles {
+    pub(crate) ca: Vec<u8>,
+    pub(crate) client: Option<(Vec<u8>, Secret)>,
+}
+
+/// A password or private key: kept out of Debug output and logs.
+#[derive(Clone)]
+pub(crate) struct Secret(pub(crate) Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+/// The wire protocol of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Protocol {
+    /// HL7 v2 over MLLP.
+    Mllp,
+    /// ASTM E1394 records over TCP, E1381-framed.
+    Astm,
+}
+
+/// One instrument listener.
+#[derive(Debug, Clone)]
+pub(crate) struct ListenerConfig {
+    /// `listeners[N]`, for messages.
+    pub(crate) name: String,
+    pub(crate) protocol: Protocol,
+    pub(crate) bind: SocketAddr,
+    /// The mapping for what arrives here: the base mapping with this listener's
+    /// instrument slug and area.
+    pub(crate) mapping: MappingConfig,
+    /// The slug, for logs and file names.
+    pub(crate) instrument: String,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) dialect: AstmDialect,
+    pub(crate) charset: TextCharset,
+}
+
+/// When to spool instead of waiting for the broker.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeliveryConfig {
+    /// A message not acknowledged by the broker within this time is written to the
+    /// spool, so the instrument gets its acknowledgement well inside its own timeout
+    /// (E1381's sender waits 15 s; MLLP senders typically 10–30 s).
+    pub(crate) spool_after: Duration,
+    /// Messages held in memory at most; beyond that, instruments wait (back-pressure).
+    pub(crate) max_queue: usize,
+    /// QoS 1 messages in flight to the broker at once.
+    pub(crate) max_inflight: u16,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            spool_after: Duration::from_millis(2000),
+            max_queue: 10_000,
+            max_inflight: 100,
+        }
+    }
+}
+
+/// A configuration error naming the field.
+fn error(field: &str, reason: impl std::fmt::Display) -> String {
+    format!("{field}: {reason}")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    spool_dir: Option<PathBuf>,
+    dead_letter_dir: Option<PathBuf>,
+    broker: Option<RawBroker>,
+    mapping: Value,
+    #[serde(default)]
+    listeners: Vec<RawListener>,
+    #[serde(default)]
+    delivery: RawDelivery,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBroker {
+    url: String,
+    client_id: Option<String>,
+    username: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    keep_alive_seconds: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    spool_after_ms: Option<u64>,
+    max_queue: Option<usize>,
+    max_inflight: Option<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListener {
+    protocol: Protocol,
+    bind: String,
+    instrument: String,
+    area: Option<String>,
+    max_message_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    idle_timeout_seconds: Option<u64>,
+    dialect: Option<String>,
+    charset: Option<String>,
+}
+
+/// Reads and checks a configuration file. Relative paths in it are relative to the
+/// file's folder.
+pub(crate) fn load(path: &Path) -> Result<GatewayConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, base).map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// Parses configuration text; `base` resolves relative paths.
+pub(crate) fn parse(text: &str, base: &Path) -> Result<GatewayConfig, String> {
+    let raw: RawConfig = toml::from_str(text).map_err(|err| err.to_string())?;
+    let resolve = |path: &Path| {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            base.join(path)
+        }
+    };
+    let mapping_value = raw.mapping;
+    let mapping = MappingConfig::from_value(mapping_value.clone())
+        .map_err(|err| error(&format!("mapping.{}", err.field), err.reason))?;
+    let broker = raw
+        .broker
+        .map(|broker| broker_config(broker, &mapping, &resolve))
+        .transpose()?;
+    let mut listeners = Vec::new();
+    for (index, listener) in raw.listeners.into_iter().enumerate() {
+        listeners.push(listener_config(index, listener, &mapping_value)?);
+    }
+    if listeners.is_empty() {
+        return Err(error("listeners", "at least one listener is needed"));
+    }
+    for (index, listener) in listeners.iter().enumerate() {
+        // Port 0 asks the system for a free port: several listeners may.
+        if listener.bind.port() != 0
+            && listeners
+                .iter()
+                .take(index)
+                .any(|other| other.bind == listener.bind)
+        {
+            return Err(error(&listener.name, "bind address used twice"));
+        }
+    }
+    let defaults = DeliveryConfig::default();
+    let delivery = DeliveryConfig {
+        spool_after: raw
+            .delivery
+            .spool_after_ms
+            .map_or(defaults.spool_after, Duration::from_millis),
+        max_queue: raw.delivery.max_queue.unwrap_or(defaults.max_queue).max(1),
+        max_inflight: raw
+            .delivery
+            .max_inflight
+            .unwrap_or(defaults.max_inflight)
+            .max(1),
+    };
+    Ok(GatewayConfig {
+        spool_dir: resolve(
+            raw.spool_dir
+                .as_deref()
+                .unwrap_or(Path::new("labwire-spool")),
+        ),
+        dead_letter_dir: resolve(
+            raw.dead_letter_dir
+                .as_deref()
+                .unwrap_or(Path::new("labwire-dead-letter")),
+        ),
+        broker,
+        mapping,
+        listeners,
+        delivery,
+    })
+}
+
+fn broker_config(
+    raw: RawBroker,
+    mapping: &MappingConfig,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+) -> Result<BrokerConfig, String> {
+    let (tls, rest) = if let Some(rest) = raw.url.strip_prefix("mqtts://") {
+        (true, rest)
+    } else if let Some(rest) = raw.url.strip_prefix("mqtt://") {
+        (false, rest)
+    } else {
+        return Err(error("broker.url", "must start with mqtt:// or mqtts://"));
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => (
+            host,
+            port.parse::<u16>()
+                .map_err(|_| error("broker.url", "the port is not a number"))?,
+        ),
+        _ => (rest, if tls { 8883 } else { 1883 }),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(error("broker.url", "no host"));
+    }
+    let read = |field: &str, path: &Path| {
+        std::fs::read(resolve(path))
+            .map_err(|err| error(field, format!("{}: {err}", path.display())))
+    };
+    let password = match (&raw.password_env, &raw.password_file) {
+        (Some(_), Some(_)) => {
+            return Err(error(
+                "broker",
+                "give password_env or password_file, not both",
+            ));
+        }
+        (Some(variable), None) => Some(Secret(
+            std::env::var(variable)
+                .map_err(|_| error("broker.password_env", format!("{variable} is not set")))?
+                .into_bytes(),
+        )),
+        (None, Some(file)) => {
+            let mut bytes = read("broker.password_file", file)?;
+            // A trailing newline is how editors save files, not part of the password.
+            while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                bytes.pop();
+            }
+            Some(Secret(bytes))
+        }
+        (None, None) => None,
+    };
+    if password.is_some() && raw.username.is_none() {
+        return Err(error("broker.username", "a password needs a username"));
+    }
+    let tls = if tls {
+        let ca = match &raw.ca_file {
+            Some(file) => read("broker.ca_file", file)?,
+            None => return Err(error("broker.ca_file", "mqtts:// needs the CA to trust")),
+        };
+        let client = match (&raw.cert_file, &raw.key_file) {
+            (Some(cert), Some(key)) => Some((
+                read("broker.cert_file", cert)?,
+                Secret(read("broker.key_file", key)?),
+            )),
+            (None, None) => None,
+            _ => {
+                return Err(error("broker", "cert_file and key_file go together"));
+            }
+        };
+        Some(TlsFiles { ca, client })
+    } else {
+        if raw.ca_file.is_some() || raw.cert_file.is_some() || raw.key_file.is_some() {
+            return Err(error("broker.url", "certificate files need mqtts://"));
+        }
+        None
+    };
+    Ok(BrokerConfig {
+        host: host.to_owned(),
+        port,
+        tls,
+        client_id: raw
+            .client_id
+            .unwrap_or_else(|| format!("labwire-{}", mapping.gateway().as_str())),
+        username: raw.username,
+        password,
+        keep_alive: Duration::from_secs(raw.keep_alive_seconds.unwrap_or(30).max(5)),
+    })
+}
+
+fn listener_config(
+    index: usize,
+    raw: RawListener,
+    mapping: &Value,
+) -> Result<ListenerConfig, String> {
+    let name = format!("listeners[{index}]");
+    let field = |suffix: &str| format!("{name}.{suffix}");
+    let bind: SocketAddr = raw
+        .bind
+        .parse()
+        .map_err(|_| error(&field("bind"), "expected an address like 0.0.0.0:2575"))?;
+    // The listener's instrument and area replace the mapping's default route, and the
+    // mapping's per-id routes are dropped: what connects here *is* this instrument,
+    // whatever it calls itself.
+    let mut value = mapping.clone();
+    if let Value::Object(table) = &mut value {
+        table.insert("instrument".into(), Value::String(raw.instrument.clone()));
+        if let Some(area) = &raw.area {
+            table.insert("area".into(), Value::String(area.clone()));
+        }
+        table.remove("instruments");
+    }
+    let listener_mapping = MappingConfig::from_value(value).map_err(|err| error(&name, err))?;
+    let dialect = match raw.dialect.as_deref() {
+        None | Some("generic") => AstmDialect::Generic,
+        Some("sysmex-xn") => AstmDialect::SysmexXn,
+        Some("roche-cobas") => AstmDialect::RocheCobas,
+        Some(other) => {
+            return Err(error(
+                &field("dialect"),
+                format!("{other:?}: expected generic, sysmex-xn or roche-cobas"),
+            ));
+        }
+    };
+    let charset = match raw.charset.as_deref() {
+        None | Some("utf8") => TextCharset::Utf8,
+        Some("latin1") => TextCharset::Latin1,
+        Some("windows1252") => TextCharset::Windows1252,
+        Some(other) => {
+            return Err(error(
+                &field("charset"),
+                format!("{other:?}: expected utf8, latin1 or windows1252"),
+            ));
+        }
+    };
+    if raw.protocol == Protocol::Mllp && (raw.dialect.is_some() || raw.charset.is_some()) {
+        return Err(error(&name, "dialect and charset are for ASTM listeners"));
+    }
+    Ok(ListenerConfig {
+        name,
+        protocol: raw.protocol,
+        bind,
+        mapping: listener_mapping,
+        instrument: raw.instrument,
+        max_message_bytes: raw
+            .max_message_bytes
+            .unwrap_or(1 << 20)
+            .clamp(1024, 64 << 20),
+        max_connections: raw.max_connections.unwrap_or(16).max(1),
+        idle_timeout: Duration::from_secs(raw.idle_timeout_seconds.unwrap_or(600).max(1)),
+        dialect,
+        charset,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(extra: &str) -> Result<GatewayConfig, String> {
+        let text = format!(
+            "{extra}\n[mapping]\nsite = \"site-a\"\ngateway = \"gw-01\"\nprivacy = \"full\"\n\
+             [[mapping.instruments]]\nid = \"X\"\nslug = \"elsewhere\"\n\
+             [[listeners]]\nprotocol = \"mllp\"\nbind = \"127.0.0.1:2575\"\ninstrument = \"chem-1\"\n"
+        );
+        parse(&text, Path::new("/etc/labwire"))
+    }
+
+    #[test]
+    fn a_minimal_configuration_gets_defaults() {
+        let config = with("").unwrap();
+        assert!(config.broker.is_none());
+        assert_eq!(config.spool_dir, Path::new("/etc/labwire/labwire-spool"));
+        let listener = &config.listeners[0];
+        assert_eq!(listener.protocol, Protocol::Mllp);
+        assert_eq!(listener.mapping.instrument().unwrap().as_str(), "chem-1");
+        assert!(listener.mapping.instruments().is_empty());
+        assert_eq!(config.mapping.instruments().len(), 1);
+    }
+
+    #[test]
+    fn broker_urls_are_read() {
+        let config = with("[broker]\nurl = \"mqtt://broker.local\"").unwrap();
+        let broker = config.broker.unwrap();
+        assert_eq!((broker.host.as_str(), broker.port), ("broker.local", 1883));
+        assert_eq!(broker.client_id, "labwire-gw-01");
+        let config = with("[broker]\nurl = \"mqtt://10.0.0.5:11883/\"").unwrap();
+        let broker = config.broker.unwrap();
+        assert_eq!((broker.host.as_str(), broker.port), ("10.0.0.5", 11883));
+        let error = with("[broker]\nurl = \"http://x\"").unwrap_err();
+        assert!(error.starts_with("broker.url"), "{error}");
+        let error = with("[broker]\nurl = \"mqtts://x\"").unwrap_err();
+        assert!(error.starts_with("broker.ca_file"), "{error}");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let error = with("[broker]\nurl = \"mqtt://x\"\npassword_env = \"LABWIRE_TEST_UNSET_VARIABLE\"\nusername = \"u\"")
+            .unwrap_err();
+        assert!(error.starts_with("broker.password_env"), "{error}");
+        let error = parse(
+            "[mapping]\nsite = \"Site A\"\ngateway = \"gw\"\n[[listeners]]\nprotocol = \"mllp\"\nbind = \"127.0.0.1:1\"\ninstrument = \"i\"",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(error.starts_with("mapping.site: "), "{error}");
+        let error = parse(
+            "[mapping]\nsite = \"s\"\ngateway = \"gw\"\nprivacy = \"full\"\n[[listeners]]\nprotocol = \"mllp\"\nbind = \"nowhere\"\ninstrument = \"i\"",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(error.starts_with("listeners[0].bind"), "{error}");
+        let error = parse(
+            "[mapping]\nsite = \"s\"\ngateway = \"gw\"\nprivacy = \"full\"",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(error.starts_with("listeners"), "{error}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret = Secret(b"hunter2".to_vec());
+        assert_eq!(format!("{secret:?}"), "<secret>");
+    }
+}
