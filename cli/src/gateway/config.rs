@@ -4,6 +4,9 @@
 //! spool_dir = "/var/lib/labwire/spool"           # durable queue; default ./labwire-spool
 //! dead_letter_dir = "/var/lib/labwire/dead-letter" # default ./labwire-dead-letter
 //!
+//! [embedded_broker]                               # used when there is no [broker]
+//! listen = "127.0.0.1:1883"                       # the default; MQTT 5 only
+//!
 //! [broker]                                        # omit for the embedded broker
 //! url = "mqtt://127.0.0.1:1883"                   # or mqtts://host:8883
 //! client_id = "labwire-gw-01"                     # default labwire-{gateway}
@@ -46,6 +49,9 @@ pub(crate) struct GatewayConfig {
     pub(crate) dead_letter_dir: PathBuf,
     /// The broker; `None` runs the embedded one.
     pub(crate) broker: Option<BrokerConfig>,
+    /// Where the embedded broker listens when there is no `[broker]`.
+    #[cfg_attr(not(feature = "embedded-broker"), allow(dead_code))]
+    pub(crate) embedded_broker: EmbeddedBroker,
     /// The mapping used for the gateway's own messages (birth, will, counters).
     pub(crate) mapping: MappingConfig,
     /// The instrument listeners.
@@ -65,6 +71,25 @@ pub(crate) struct BrokerConfig {
     /// Never printed: [`Secret`]'s Debug hides it.
     pub(crate) password: Option<Secret>,
     pub(crate) keep_alive: Duration,
+}
+
+/// The embedded broker's ports (loopback by default: it has no authentication).
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "embedded-broker"), allow(dead_code))]
+pub(crate) struct EmbeddedBroker {
+    /// Where it listens for MQTT 5 clients; the gateway connects here too.
+    pub(crate) listen: SocketAddr,
+    /// Largest payload accepted.
+    pub(crate) max_payload_bytes: usize,
+}
+
+impl Default for EmbeddedBroker {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            max_payload_bytes: 1 << 20,
+        }
+    }
 }
 
 /// PEM files for `mqtts://`.
@@ -147,6 +172,7 @@ struct RawConfig {
     spool_dir: Option<PathBuf>,
     dead_letter_dir: Option<PathBuf>,
     broker: Option<RawBroker>,
+    embedded_broker: Option<RawEmbedded>,
     mapping: Value,
     #[serde(default)]
     listeners: Vec<RawListener>,
@@ -166,6 +192,12 @@ struct RawBroker {
     cert_file: Option<PathBuf>,
     key_file: Option<PathBuf>,
     keep_alive_seconds: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmbedded {
+    listen: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -233,6 +265,23 @@ pub(crate) fn parse(text: &str, base: &Path) -> Result<GatewayConfig, String> {
             return Err(error(&listener.name, "bind address used twice"));
         }
     }
+    let mut embedded_broker = EmbeddedBroker::default();
+    if let Some(raw) = raw.embedded_broker {
+        if broker.is_some() {
+            return Err(error(
+                "embedded_broker",
+                "not used when [broker] names a broker",
+            ));
+        }
+        if let Some(text) = &raw.listen {
+            embedded_broker.listen = text.parse::<SocketAddr>().map_err(|_| {
+                error(
+                    "embedded_broker.listen",
+                    "expected an address like 127.0.0.1:1883",
+                )
+            })?;
+        }
+    }
     let defaults = DeliveryConfig::default();
     let delivery = DeliveryConfig {
         spool_after: raw
@@ -258,6 +307,7 @@ pub(crate) fn parse(text: &str, base: &Path) -> Result<GatewayConfig, String> {
                 .unwrap_or(Path::new("labwire-dead-letter")),
         ),
         broker,
+        embedded_broker,
         mapping,
         listeners,
         delivery,

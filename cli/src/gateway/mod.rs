@@ -9,12 +9,17 @@
 //! cannot be read is refused (HL7 AE/AR, ASTM NAK) and kept in the dead-letter folder
 //! with the reason; the connection stays usable.
 //!
+//! With no `[broker]` in the configuration an embedded broker (rumqttd) is started
+//! on loopback: see [`embedded`].
+//!
 //! All I/O of labwire lives here and in the other CLI commands; the protocol crates
 //! stay sans-IO.
 
 mod astm;
 pub(crate) mod config;
 mod deadletter;
+#[cfg(feature = "embedded-broker")]
+mod embedded;
 mod mllp;
 mod publication;
 mod publisher;
@@ -158,18 +163,28 @@ fn init_logging() {
         Ok("trace") => tracing::Level::TRACE,
         _ => tracing::Level::INFO,
     };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // The embedded broker logs every connection at INFO; only its warnings interest
+    // a gateway operator.
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(level)
+        .with_target("rumqttd", level.min(tracing::Level::WARN));
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false),
+        )
+        .with(filter)
         .try_init();
 }
 
 async fn serve(config: GatewayConfig) -> Result<(), String> {
-    let Some(broker) = config.broker.clone() else {
-        return Err(
-            "no [broker] in the configuration; the embedded broker is not built yet".to_owned(),
-        );
+    let client_id = format!("labwire-{}", config.mapping.gateway().as_str());
+    let broker = match config.broker.clone() {
+        Some(broker) => broker,
+        None => embedded_broker(&config, client_id)?,
     };
     let (spool, recovered) = spool::Spool::open(&config.spool_dir)
         .map_err(|error| format!("spool {}: {error}", config.spool_dir.display()))?;
@@ -262,6 +277,31 @@ async fn serve(config: GatewayConfig) -> Result<(), String> {
     let _ = publisher_task.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(feature = "embedded-broker")]
+fn embedded_broker(
+    config: &GatewayConfig,
+    client_id: String,
+) -> Result<config::BrokerConfig, String> {
+    let broker = embedded::start(&config.embedded_broker, client_id)?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "{}",
+        serde_json::json!({"embedded_broker": config.embedded_broker.listen.to_string()})
+    );
+    let _ = stdout.flush();
+    Ok(broker)
+}
+
+#[cfg(not(feature = "embedded-broker"))]
+fn embedded_broker(_: &GatewayConfig, _: String) -> Result<config::BrokerConfig, String> {
+    Err(
+        "no [broker] in the configuration, and this labwire was built without the \
+         embedded broker (feature `embedded-broker`)"
+            .to_owned(),
+    )
 }
 
 async fn wait_for_signal() {

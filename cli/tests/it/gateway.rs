@@ -87,7 +87,10 @@ impl Broker {
         std::fs::write(
             &config,
             format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
+                // `user root`: started as root, mosquitto would otherwise switch to the
+                // `mosquitto` user and could not write its database into our folder
+                // (the setting is ignored when not started as root).
+                "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nuser root\n",
                 self.port,
                 self.dir.display()
             ),
@@ -226,15 +229,21 @@ struct Gateway {
 
 impl Gateway {
     fn start(dir: &Path, broker_port: u16) -> Self {
+        Self::start_with(
+            dir,
+            &format!("[broker]\nurl = \"mqtt://127.0.0.1:{broker_port}\"\nkeep_alive_seconds = 5"),
+        )
+    }
+
+    /// Starts the gateway with `broker` as its broker section.
+    fn start_with(dir: &Path, broker: &str) -> Self {
         let config = dir.join("gateway.toml");
         std::fs::write(
             &config,
             format!(
                 r#"spool_dir = "spool"
 dead_letter_dir = "dead-letter"
-[broker]
-url = "mqtt://127.0.0.1:{broker_port}"
-keep_alive_seconds = 5
+{broker}
 [delivery]
 spool_after_ms = 300
 [mapping]
@@ -272,10 +281,12 @@ area = "hematology"
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut address = || {
+        let mut address = || loop {
             let line = lines.next().expect("a listening line").unwrap();
             let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-            value["address"].as_str().unwrap().to_owned()
+            if let Some(address) = value["address"].as_str() {
+                return address.to_owned();
+            }
         };
         let (mllp, astm) = (address(), address());
         Self {
@@ -597,6 +608,42 @@ fn malformed_input_is_refused_and_kept_and_the_connection_still_works() {
         .filter(|name| name.ends_with(".reason.txt"))
         .count();
     assert!(reasons >= 3, "{dead:?}");
+    assert!(gateway.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_embedded_broker_gives_a_working_pipeline_without_installing_one() {
+    let dir = scratch("embedded");
+    let port = free_port();
+    let gateway = Gateway::start_with(
+        &dir,
+        &format!("[embedded_broker]\nlisten = \"127.0.0.1:{port}\""),
+    );
+    let subscriber = Subscriber::start(port);
+    let hl7 = root().join("samples/data/hl7-immunoassay-oul-r22.mllp");
+    let astm = root().join("samples/data/astm-chemistry-session.astm");
+    assert_eq!(
+        acknowledged(&replay(&gateway.mllp, "mllp", &[&hl7])),
+        1,
+        "{}",
+        gateway.log()
+    );
+    assert_eq!(
+        acknowledged(&replay(&gateway.astm, "astm", &[&astm])),
+        2,
+        "{}",
+        gateway.log()
+    );
+    let results = subscriber.wait_for("result", 3);
+    let topics: BTreeSet<&str> = results.iter().map(|m| m.topic.as_str()).collect();
+    assert_eq!(
+        topics,
+        BTreeSet::from([
+            "lab/v1/test-site/chemistry/chem-1/result",
+            "lab/v1/test-site/hematology/heme-1/result"
+        ])
+    );
     assert!(gateway.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
