@@ -21,6 +21,7 @@ mod decode;
 mod gateway;
 mod hl7;
 mod input;
+mod load;
 mod mqtt;
 mod replay;
 
@@ -83,6 +84,14 @@ enum Command {
         /// Seconds to wait for an acknowledgement (MLLP) or for all messages (ASTM).
         #[arg(long, default_value_t = 30)]
         timeout: u64,
+        /// Load test (MLLP only): this many instruments send in parallel, and one
+        /// summary line (throughput, ACK latency percentiles) replaces the
+        /// per-message lines.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        connections: usize,
+        /// Load test (MLLP only): each connection sends the messages this many times.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        repeat: usize,
         /// Files, directories (read recursively) or `-` for stdin.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -202,7 +211,37 @@ fn run(cli: Cli) -> Result<bool, String> {
             to,
             protocol,
             timeout,
+            connections,
+            repeat,
             paths,
+        } if connections > 1 || repeat > 1 => {
+            if protocol != replay::Protocol::Mllp {
+                return Err("--connections and --repeat are for --protocol mllp".into());
+            }
+            let mut messages = Vec::new();
+            for path in input::expand(&paths)? {
+                messages.extend(hl7::messages(&input::read(&path)?.bytes));
+            }
+            if messages.is_empty() {
+                return Err("no HL7 message to send".into());
+            }
+            let summary = load::mllp(
+                &to,
+                &messages,
+                connections.max(1),
+                repeat.max(1),
+                std::time::Duration::from_secs(timeout),
+            )?;
+            serde_json::to_writer(&mut out, &summary).map_err(|err| err.to_string())?;
+            out.write_all(b"\n").map_err(|err| err.to_string())?;
+            summary.acknowledged == summary.messages
+        }
+        Command::Replay {
+            to,
+            protocol,
+            timeout,
+            paths,
+            ..
         } => replay_files(
             &to,
             protocol,

@@ -70,7 +70,10 @@ pub(crate) fn mllp(
     Ok(outcomes)
 }
 
-fn read_ack(stream: &mut TcpStream, decoder: &mut MllpDecoder) -> Result<Vec<u8>, String> {
+pub(crate) fn read_ack(
+    stream: &mut TcpStream,
+    decoder: &mut MllpDecoder,
+) -> Result<Vec<u8>, String> {
     let mut buffer = [0u8; 8192];
     loop {
         if let Status::Complete(frame) = decoder.next_frame().map_err(|err| err.to_string())? {
@@ -89,7 +92,7 @@ fn read_ack(stream: &mut TcpStream, decoder: &mut MllpDecoder) -> Result<Vec<u8>
 }
 
 /// `(outcome, MSA-1, MSA-3 or ERR text)` of an ACK.
-fn ack_outcome(ack: &[u8]) -> (&'static str, Option<String>, Option<String>) {
+pub(crate) fn ack_outcome(ack: &[u8]) -> (&'static str, Option<String>, Option<String>) {
     let Ok(message) = Message::parse(ack, &ParseOptions::default()) else {
         return (
             "failed",

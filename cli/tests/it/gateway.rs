@@ -637,6 +637,23 @@ fn the_embedded_broker_gives_a_working_pipeline_without_installing_one() {
     );
     let results = subscriber.wait_for("result", 3);
     let topics: BTreeSet<&str> = results.iter().map(|m| m.topic.as_str()).collect();
+    // The load-test mode of replay: four instruments at once, one summary line.
+    let output = Command::new(env!("CARGO_BIN_EXE_labwire"))
+        .args(["replay", "--to", &gateway.mllp, "--protocol", "mllp"])
+        .args(["--connections", "4", "--repeat", "5"])
+        .arg(&hl7)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["messages"], 20);
+    assert_eq!(summary["acknowledged"], 20);
+    assert!(summary["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    subscriber.wait_for("result", 23);
     assert_eq!(
         topics,
         BTreeSet::from([
