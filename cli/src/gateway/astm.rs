@@ -130,6 +130,69 @@ pub(crate) async fn connection(
     }
 }
 
+/// Serves a connection that streams LIS02 records without E1381 framing: each
+/// complete H…L message is delivered as it arrives (there is no acknowledgement to
+/// hold back in this mode).
+pub(crate) async fn raw_connection(
+    mut stream: TcpStream,
+    peer: std::net::SocketAddr,
+    listener: Arc<ListenerConfig>,
+    shared: Arc<Shared>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = tokio::select! {
+            read = tokio::time::timeout(listener.idle_timeout, stream.read(&mut buffer)) => read,
+            _ = stopping.changed() => break,
+        };
+        let n = match read {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => n,
+            Err(_) => {
+                tracing::info!(listener = %listener.name, %peer, "idle timeout; closing");
+                break;
+            }
+        };
+        pending.extend_from_slice(buffer.get(..n).unwrap_or_default());
+        // Deliver every complete message: up to the end of the last L record.
+        while let Some(end) = end_of_terminator(&pending) {
+            let message: Vec<u8> = pending.drain(..end).collect();
+            let _ = deliver(&message, &listener, &shared).await;
+        }
+        if pending.len() > listener.max_message_bytes {
+            let reason = "raw records without an L record exceed max_message_bytes";
+            tracing::warn!(listener = %listener.name, %peer, reason);
+            let _ = shared.dead_letter(&listener, "astm", &pending, reason);
+            pending.clear();
+        }
+    }
+    if pending.iter().any(|b| !b.is_ascii_whitespace()) {
+        tracing::warn!(listener = %listener.name, %peer, "connection closed without an L record; delivering the records received");
+        let _ = deliver(&pending, &listener, &shared).await;
+    }
+}
+
+/// The end (after its CR or LF) of the first complete L record in `text`, if any.
+fn end_of_terminator(text: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    while let Some(offset) = text
+        .get(start..)?
+        .iter()
+        .position(|b| matches!(b, b'\r' | b'\n'))
+    {
+        let end = start + offset;
+        let record = text.get(start..end)?;
+        let first = record.iter().find(|b| !b.is_ascii_whitespace());
+        if matches!(first, Some(b'L' | b'l')) {
+            return Some(end + 1);
+        }
+        start = end + 1;
+    }
+    None
+}
+
 /// Whether `text` starts (after blank lines) with an H record.
 fn starts_with_header(text: &[u8]) -> bool {
     let first = text.iter().find(|b| !matches!(b, b'\r' | b'\n' | b' '));
@@ -192,6 +255,20 @@ async fn deliver(text: &[u8], listener: &ListenerConfig, shared: &Shared) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_messages_end_after_the_l_record() {
+        let text = b"H|\\^&\rR|1|^^^GLU|5\rL|1|N\rH|\\^&\rR|1";
+        let end = end_of_terminator(text).unwrap();
+        assert_eq!(&text[..end], b"H|\\^&\rR|1|^^^GLU|5\rL|1|N\r");
+        assert_eq!(end_of_terminator(&text[end..]), None);
+        assert_eq!(
+            end_of_terminator(b"L|1|N"),
+            None,
+            "not complete without its CR"
+        );
+        assert_eq!(end_of_terminator(b"\nL|1\n"), Some(5));
+    }
 
     #[test]
     fn a_message_starts_with_its_header() {

@@ -21,7 +21,7 @@
 //! gateway = "gw-01"
 //!
 //! [[listeners]]
-//! protocol = "mllp"                               # mllp | astm
+//! protocol = "mllp"                               # mllp | astm (framing = "e1381" | "raw")
 //! bind = "0.0.0.0:2575"
 //! instrument = "cobas-c311"                       # the topic slug of what connects here
 //! area = "chemistry"                              # default: the mapping's area
@@ -136,6 +136,20 @@ pub(crate) struct ListenerConfig {
     pub(crate) idle_timeout: Duration,
     pub(crate) dialect: AstmDialect,
     pub(crate) charset: TextCharset,
+    /// ASTM only: E1381 framing (ENQ, frames, EOT) or raw LIS02 records.
+    pub(crate) framing: AstmFraming,
+}
+
+/// How an ASTM listener's bytes are framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AstmFraming {
+    /// E1381 (CLSI LIS01): the link protocol, with its acknowledgements.
+    E1381,
+    /// LIS02 records streamed as text (`H|…` to `L|…`), as some analyzers and
+    /// middleware do over TCP. There is no acknowledgement to hold back: every
+    /// complete message is delivered, and records left without an L record when the
+    /// connection closes are delivered too.
+    Raw,
 }
 
 /// When to spool instead of waiting for the broker.
@@ -220,6 +234,7 @@ struct RawListener {
     idle_timeout_seconds: Option<u64>,
     dialect: Option<String>,
     charset: Option<String>,
+    framing: Option<String>,
 }
 
 /// Reads and checks a configuration file. Relative paths in it are relative to the
@@ -448,8 +463,23 @@ fn listener_config(
             ));
         }
     };
-    if raw.protocol == Protocol::Mllp && (raw.dialect.is_some() || raw.charset.is_some()) {
-        return Err(error(&name, "dialect and charset are for ASTM listeners"));
+    let framing = match raw.framing.as_deref() {
+        None | Some("e1381") => AstmFraming::E1381,
+        Some("raw") => AstmFraming::Raw,
+        Some(other) => {
+            return Err(error(
+                &field("framing"),
+                format!("{other:?}: expected e1381 or raw"),
+            ));
+        }
+    };
+    if raw.protocol == Protocol::Mllp
+        && (raw.dialect.is_some() || raw.charset.is_some() || raw.framing.is_some())
+    {
+        return Err(error(
+            &name,
+            "dialect, charset and framing are for ASTM listeners",
+        ));
     }
     Ok(ListenerConfig {
         name,
@@ -465,6 +495,7 @@ fn listener_config(
         idle_timeout: Duration::from_secs(raw.idle_timeout_seconds.unwrap_or(600).max(1)),
         dialect,
         charset,
+        framing,
     })
 }
 

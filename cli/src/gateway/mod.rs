@@ -369,6 +369,16 @@ async fn accept_loop(
                     )
                     .await;
                 }
+                Protocol::Astm if listener.framing == config::AstmFraming::Raw => {
+                    astm::raw_connection(
+                        stream,
+                        peer,
+                        Arc::clone(&listener),
+                        Arc::clone(&shared),
+                        stopping,
+                    )
+                    .await;
+                }
                 Protocol::Astm => {
                     astm::connection(
                         stream,

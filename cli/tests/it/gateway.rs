@@ -224,6 +224,7 @@ struct Gateway {
     child: Child,
     mllp: String,
     astm: String,
+    astm_raw: String,
     stderr: PathBuf,
 }
 
@@ -264,6 +265,12 @@ protocol = "astm"
 bind = "127.0.0.1:0"
 instrument = "heme-1"
 area = "hematology"
+[[listeners]]
+protocol = "astm"
+framing = "raw"
+bind = "127.0.0.1:0"
+instrument = "heme-raw"
+area = "hematology"
 "#
             ),
         )
@@ -288,11 +295,12 @@ area = "hematology"
                 return address.to_owned();
             }
         };
-        let (mllp, astm) = (address(), address());
+        let (mllp, astm, astm_raw) = (address(), address(), address());
         Self {
             child,
             mllp,
             astm,
+            astm_raw,
             stderr,
         }
     }
@@ -660,6 +668,42 @@ fn the_embedded_broker_gives_a_working_pipeline_without_installing_one() {
             "lab/v1/test-site/chemistry/chem-1/result",
             "lab/v1/test-site/hematology/heme-1/result"
         ])
+    );
+    assert!(gateway.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn raw_astm_records_over_tcp_are_published_message_by_message() {
+    let dir = scratch("raw");
+    let port = free_port();
+    let gateway = Gateway::start_with(
+        &dir,
+        &format!("[embedded_broker]\nlisten = \"127.0.0.1:{port}\""),
+    );
+    let subscriber = Subscriber::start(port);
+    let records = std::fs::read(root().join("samples/data/astm-hematology-raw.astm")).unwrap();
+    let mut stream = std::net::TcpStream::connect(&gateway.astm_raw).unwrap();
+    // Split anywhere: the listener must reassemble.
+    let (first, second) = records.split_at(records.len() / 3);
+    stream.write_all(first).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    stream.write_all(second).unwrap();
+    // A second message without its L record: delivered when the connection closes.
+    stream
+        .write_all(b"H|\\^&|||XN-550\rP|1||PID-9\rO|1|S-9||^^^WBC\rR|1|^^^WBC|7.1|10*3/uL||N||F\r")
+        .unwrap();
+    drop(stream);
+    let results = subscriber.wait_for("result", 2);
+    assert!(
+        results
+            .iter()
+            .all(|m| m.topic == "lab/v1/test-site/hematology/heme-raw/result")
+    );
+    assert!(
+        gateway.log().contains("without an L record"),
+        "{}",
+        gateway.log()
     );
     assert!(gateway.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
