@@ -708,3 +708,57 @@ fn raw_astm_records_over_tcp_are_published_message_by_message() {
     assert!(gateway.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn mqtts_with_a_client_certificate() {
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = scratch("tls");
+    let tls = root().join("cli/tests/data/tls");
+    let (plain, secure) = (free_port(), free_port());
+    let config = dir.join("mosquitto.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "per_listener_settings false\nallow_anonymous true\nuser root\n\
+             listener {plain} 127.0.0.1\n\
+             listener {secure} 127.0.0.1\ncafile {tls}/ca.pem\ncertfile {tls}/server.pem\n\
+             keyfile {tls}/server.key\nrequire_certificate true\n",
+            tls = tls.display()
+        ),
+    )
+    .unwrap();
+    let mut broker = Command::new("mosquitto")
+        .arg("-c")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("mosquitto to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", secure)).is_ok()
+    });
+    let subscriber = Subscriber::start(plain);
+    let gateway = Gateway::start_with(
+        &dir,
+        &format!(
+            "[broker]\nurl = \"mqtts://127.0.0.1:{secure}\"\nca_file = \"{tls}/ca.pem\"\n\
+             cert_file = \"{tls}/client.pem\"\nkey_file = \"{tls}/client.key\"",
+            tls = tls.display()
+        ),
+    );
+    let hl7 = root().join("samples/data/hl7-immunoassay-oul-r22.mllp");
+    assert_eq!(acknowledged(&replay(&gateway.mllp, "mllp", &[&hl7])), 1);
+    let results = subscriber.wait_for("result", 1);
+    assert_eq!(results[0].topic, "lab/v1/test-site/chemistry/chem-1/result");
+    assert!(
+        gateway.log().contains("connected to the broker"),
+        "{}",
+        gateway.log()
+    );
+    assert!(gateway.stop().success());
+    let _ = broker.kill();
+    let _ = broker.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
