@@ -351,32 +351,80 @@ fn each_event(
 ) -> Result<bool, String> {
     let options = inputs.options();
     let files = input::expand(&inputs.paths)?;
-    let mut stderr = std::io::stderr().lock();
+    let progress = Progress::new(files.len());
     let mut all_good = true;
     for path in files {
         let input = match input::read(&path) {
             Ok(input) => input,
             Err(message) => {
-                let _ = writeln!(stderr, "error: {message}");
+                progress.report(&format!("error: {message}"));
                 all_good = false;
+                progress.advance();
                 continue;
             }
         };
         let decoded = decode::decode(&input.name, &input.bytes, &options);
         for warning in &decoded.warnings {
-            let _ = writeln!(stderr, "warning: {warning}");
+            progress.report(&format!("warning: {warning}"));
         }
         for error in &decoded.errors {
-            let _ = writeln!(stderr, "error: {error}");
+            progress.report(&format!("error: {error}"));
         }
         all_good &= decoded.errors.is_empty();
         for event in &decoded.events {
             if let Err(message) = sink(event, out) {
                 // A mapping error rejects the event, not the run.
-                let _ = writeln!(stderr, "error: {}: {message}", input.name);
+                progress.report(&format!("error: {}: {message}", input.name));
                 all_good = false;
             }
         }
+        progress.advance();
     }
+    progress.finish();
     Ok(all_good)
+}
+
+/// A progress bar on stderr when there are more than a handful of files and stderr is
+/// a terminal; otherwise nothing, and messages go to stderr as they are.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// More files than this get a bar.
+    const HANDFUL: usize = 8;
+
+    fn new(files: usize) -> Self {
+        use std::io::IsTerminal;
+        if files <= Self::HANDFUL || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = indicatif::ProgressBar::new(files as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} files, {per_sec}, {eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        Self(Some(bar))
+    }
+
+    /// Prints a warning or error line above the bar.
+    fn report(&self, line: &str) {
+        match &self.0 {
+            Some(bar) => bar.println(line),
+            None => {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }
+        }
+    }
+
+    fn advance(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }

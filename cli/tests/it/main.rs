@@ -422,3 +422,55 @@ fn convert_writes_work_orders_as_astm_and_refuses_results() {
         stderr(&refused)
     );
 }
+
+/// Compares `actual` with `cli/tests/data/golden/{name}`; `LABWIRE_BLESS=1` rewrites it.
+fn golden(name: &str, actual: &str) {
+    let path = root().join("cli/tests/data/golden").join(name);
+    if std::env::var_os("LABWIRE_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("{}: {err} (bless with LABWIRE_BLESS=1)", path.display()));
+    for (number, (want, got)) in expected.lines().zip(actual.lines()).enumerate() {
+        assert_eq!(got, want, "{name}, line {}", number + 1);
+    }
+    assert_eq!(
+        actual.lines().count(),
+        expected.lines().count(),
+        "{name}: line count"
+    );
+}
+
+#[test]
+fn decode_output_of_the_samples_matches_its_golden_file() {
+    let output = labwire(&["decode", "samples/data"], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    golden(
+        "decode-samples.ndjson",
+        &String::from_utf8(output.stdout).unwrap(),
+    );
+}
+
+#[test]
+fn mqtt_dry_run_of_the_samples_matches_its_golden_file() {
+    let output = labwire(
+        &[
+            "mqtt",
+            "--config",
+            "samples/labwire.toml",
+            "--now",
+            "2026-11-24T10:00:00.000Z",
+            "--seed",
+            "7",
+            "samples/data",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    golden(
+        "mqtt-samples.ndjson",
+        &String::from_utf8(output.stdout).unwrap(),
+    );
+}
