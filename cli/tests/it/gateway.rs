@@ -236,6 +236,16 @@ impl Gateway {
         )
     }
 
+    /// Starts the gateway with its embedded broker on a free port; returns the port.
+    fn with_embedded_broker(dir: &Path) -> (Self, u16) {
+        let port = free_port();
+        let gateway = Self::start_with(
+            dir,
+            &format!("[embedded_broker]\nlisten = \"127.0.0.1:{port}\""),
+        );
+        (gateway, port)
+    }
+
     /// Starts the gateway with `broker` as its broker section.
     fn start_with(dir: &Path, broker: &str) -> Self {
         let config = dir.join("gateway.toml");
@@ -623,11 +633,7 @@ fn malformed_input_is_refused_and_kept_and_the_connection_still_works() {
 #[test]
 fn the_embedded_broker_gives_a_working_pipeline_without_installing_one() {
     let dir = scratch("embedded");
-    let port = free_port();
-    let gateway = Gateway::start_with(
-        &dir,
-        &format!("[embedded_broker]\nlisten = \"127.0.0.1:{port}\""),
-    );
+    let (gateway, port) = Gateway::with_embedded_broker(&dir);
     let subscriber = Subscriber::start(port);
     let hl7 = root().join("samples/data/hl7-immunoassay-oul-r22.mllp");
     let astm = root().join("samples/data/astm-chemistry-session.astm");
@@ -676,11 +682,7 @@ fn the_embedded_broker_gives_a_working_pipeline_without_installing_one() {
 #[test]
 fn raw_astm_records_over_tcp_are_published_message_by_message() {
     let dir = scratch("raw");
-    let port = free_port();
-    let gateway = Gateway::start_with(
-        &dir,
-        &format!("[embedded_broker]\nlisten = \"127.0.0.1:{port}\""),
-    );
+    let (gateway, port) = Gateway::with_embedded_broker(&dir);
     let subscriber = Subscriber::start(port);
     let records = std::fs::read(root().join("samples/data/astm-hematology-raw.astm")).unwrap();
     let mut stream = std::net::TcpStream::connect(&gateway.astm_raw).unwrap();
