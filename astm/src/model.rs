@@ -2,9 +2,11 @@
 //!
 //! One [`LabEvent::Results`] per order record (`O`, one specimen) with the results
 //! under it; control samples (action code `Q` in O-12, or processing id `Q` in H-12)
-//! become [`LabEvent::Qc`]; query records (`Q`) become [`LabEvent::Query`]. Comments
-//! attach to the record before them. Times have no zone (ASTM sends none), values
-//! keep their text. What a [`Dialect`] changes is data, not code.
+//! become [`LabEvent::Qc`]; calibrations become [`LabEvent::Calibration`], where the
+//! instrument says so (see [`CalibrationMarkers`]: LIS02-A2 has no code for a
+//! calibrator); query records (`Q`) become [`LabEvent::Query`]. Comments attach to
+//! the record before them. Times have no zone (ASTM sends none), values keep their
+//! text. What a [`Dialect`] changes is data, not code.
 //!
 //! ```
 //! use labwire_astm::model::{Dialect, to_events};
@@ -23,13 +25,16 @@
 //! ```
 
 use labwire_model::{
-    CodeSystem, Coding, Container, DecimalMark, Identifier, Instrument, Interpretation, LabEvent,
-    LabResult, LabTimestamp, LoincCode, Order, Patient, PersonName, Priority, Provenance, QcEvent,
-    QcResult, ReferenceRange, ResultReport, ResultStatus, ResultValue, Sensitive, SourceProtocol,
-    Specimen, SpecimenQuery, SpecimenRole, Unit,
+    CalibrationEvent, CalibrationState, CodeSystem, Coding, Container, DecimalMark, Identifier,
+    Instrument, Interpretation, LabEvent, LabResult, LabTimestamp, LoincCode, Order, Outcome,
+    Patient, PersonName, Priority, Provenance, QcEvent, QcResult, ReferenceRange, ResultReport,
+    ResultStatus, ResultValue, Sensitive, SourceProtocol, Specimen, SpecimenQuery, SpecimenRole,
+    SubstanceLot, SubstanceType, Unit,
 };
 
-use crate::record::{Field, Message, Record, RecordType};
+use std::borrow::Cow;
+
+use crate::record::{Field, LocatedComponents, Message, Record, RecordType};
 
 /// How one instrument family fills the standard's fields. Data, not a fork of the
 /// parser: every dialect runs the same code.
@@ -60,6 +65,50 @@ pub struct Dialect {
     /// Components of P-6 holding the family, given and middle names (0: none).
     /// LIS02-A2 has `last^first^middle`.
     pub patient_name_components: [usize; 3],
+    /// How the instrument marks calibrations (none in LIS02-A2).
+    pub calibration: CalibrationMarkers,
+}
+
+/// How an instrument marks calibration data. LIS02-A2 has no code for a calibrator:
+/// O-12 action codes are C, A, N, P, L, X and Q (QC), O-26 report types have no
+/// calibration either, and H-12 processing ids are P, T, D and Q. Instruments that
+/// send calibrations do it their own way; each way is a marker here, and every
+/// marker empty (the generic profile) means no calibration is ever read.
+///
+/// An order record a marker matches becomes a [`LabEvent::Calibration`] with the
+/// order's results as its measurements; a manufacturer record of the named type
+/// becomes one with its calibrator levels as measurements (see
+/// [`CalibrationMarkers::manufacturer_record`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CalibrationMarkers {
+    /// O-12 action codes that mark the order's specimen as a calibrator (compared
+    /// ignoring case and padding).
+    pub action_codes: &'static [&'static str],
+    /// O-16 specimen descriptor values (component 1) that mark a calibrator.
+    pub specimen_types: &'static [&'static str],
+    /// A component of O-4 (instrument specimen id) and its values that mark a
+    /// calibrator, for instruments that put a sample type there (Roche writes
+    /// `no^rack^position^^type^container`, with `QC` for controls).
+    pub instrument_specimen_type: Option<(usize, &'static [&'static str])>,
+    /// The record type sub-id (M-3 component 1) of a manufacturer record holding one
+    /// calibration, laid out as Roche's photometric calibration result record
+    /// (cobas c 111 host interface manual §5.2.2.10, "M.CR"): M-4 `test
+    /// number^name`, M-5 reagent lot, M-6 units, M-7 `container type^reagent name`,
+    /// M-10 replicates, M-11 calibration time, M-12 `state^operator` (A accepted, O
+    /// calculated, F calculated with flags, X cannot be measured), M-14 curve
+    /// parameters, M-15 `container type^^^calibrator lot`, M-16 one repeat per
+    /// calibrator level, `target^signal^replicate…^data alarm^prozone`.
+    pub manufacturer_record: Option<&'static str>,
+}
+
+impl CalibrationMarkers {
+    /// No markers: LIS02-A2 as written.
+    pub const NONE: Self = Self {
+        action_codes: &[],
+        specimen_types: &[],
+        instrument_specimen_type: None,
+        manufacturer_record: None,
+    };
 }
 
 impl Dialect {
@@ -75,6 +124,7 @@ impl Dialect {
             instrument_specimen_components: [1, 2, 3],
             query_range_components: [2, 3, 4],
             patient_name_components: [1, 2, 3],
+            calibration: CalibrationMarkers::NONE,
         }
     }
 
@@ -82,7 +132,9 @@ impl Dialect {
     /// specification): test code in component 5 (`^^^^WBC^1`, the dilution in 6),
     /// decimal commas on European configurations, O-4 and Q-3 as
     /// `rack^position^sample number^attribute` (the sample number right-aligned in
-    /// 22 characters), patient names as `^first^last`.
+    /// 22 characters), patient names as `^first^last`. Its O-12 action codes are N
+    /// (first analysis), A (rerun, reflex) and Q (QC): the XN interface sends no
+    /// calibration, so the profile marks none.
     pub const fn sysmex_xn() -> Self {
         Self {
             name: "Sysmex XN",
@@ -95,13 +147,20 @@ impl Dialect {
     }
 
     /// Roche cobas (e 411, c 111, cobas 6000 host interface manuals): application
-    /// code in component 4 with the dilution after a slash (`^^^717/`), decimal point.
+    /// code in component 4 with the dilution after a slash (`^^^717/`), decimal
+    /// point; calibrations in manufacturer records of type `CR` (cobas c 111
+    /// photometric and ISE calibration results, see
+    /// [`CalibrationMarkers::manufacturer_record`]).
     pub const fn roche_cobas() -> Self {
         Self {
             name: "Roche cobas",
             test_code_components: &[4, 1],
             lenient_comma: false,
             test_code_suffix_separator: Some('/'),
+            calibration: CalibrationMarkers {
+                manufacturer_record: Some("CR"),
+                ..CalibrationMarkers::NONE
+            },
             ..Self::generic()
         }
     }
@@ -113,10 +172,31 @@ impl Default for Dialect {
     }
 }
 
-/// The report being built for one order record.
-struct Pending {
-    report: ResultReport,
-    qc: bool,
+/// What the specimen of an order is measured as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A patient's sample: results.
+    Patient,
+    /// A control: QC.
+    Control,
+    /// A calibrator: a calibration.
+    Calibrator,
+}
+
+/// The event being built.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one lives on the stack per message; boxing the report would cost an allocation per order"
+)]
+enum Pending {
+    /// The results of one order record (or of results sent without one).
+    Report {
+        report: ResultReport,
+        purpose: Purpose,
+    },
+    /// A calibration read from a manufacturer record; the comments after the record
+    /// are its notes.
+    Calibration(CalibrationEvent),
 }
 
 /// Maps a parsed message to lab events.
@@ -127,8 +207,13 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
     };
     let provenance = provenance(&header);
     let instrument = instrument(&header);
-    let message_is_qc = header.field(12).text().trim().eq_ignore_ascii_case("Q");
+    let message_purpose = if header.field(12).text().trim().eq_ignore_ascii_case("Q") {
+        Purpose::Control
+    } else {
+        Purpose::Patient
+    };
     let mut patient: Option<Patient> = None;
+    let mut times = RecentTimes::default();
     let mut pending: Option<Pending> = None;
     let mut last = RecordType::HEADER;
     // Comments on the header belong to every report of the message; comments on a
@@ -152,8 +237,9 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
             }
             RecordType::ORDER => {
                 flush(&mut pending, &mut events);
-                let (order, specimen, qc) = order_of(&record, dialect);
+                let (order, specimen, purpose) = order_of(&record, dialect);
                 let mut report = ResultReport {
+                    results: Vec::with_capacity(results_under(message, record.index())),
                     instrument: instrument.clone(),
                     patient: patient.clone(),
                     specimen: Some(specimen),
@@ -165,38 +251,51 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
                 report
                     .notes
                     .extend(header_notes.iter().chain(&patient_notes).cloned());
-                pending = Some(Pending {
-                    report,
-                    qc: qc || message_is_qc,
-                });
+                // A calibrator stays one in a QC message; anything else in a QC
+                // message is a control.
+                let purpose = match purpose {
+                    Purpose::Patient => message_purpose,
+                    other => other,
+                };
+                pending = Some(Pending::Report { report, purpose });
             }
             RecordType::RESULT => {
-                let mut result_warnings = Vec::new();
-                let result = result_of(&record, dialect, &mut result_warnings);
-                match &mut pending {
-                    Some(open) => {
-                        open.report.results.push(result);
-                        open.report.provenance.warnings.append(&mut result_warnings);
-                    }
-                    None => {
-                        // A result without an order: keep it, in a report of its own.
-                        let mut report = ResultReport {
-                            instrument: instrument.clone(),
-                            patient: patient.clone(),
-                            provenance: provenance.clone(),
-                            ..ResultReport::default()
-                        };
-                        report.provenance.warnings.push(format!(
-                            "R record {} has no O record before it",
-                            record.index()
-                        ));
-                        report.results.push(result);
-                        report.provenance.warnings.append(&mut result_warnings);
-                        pending = Some(Pending {
-                            report,
-                            qc: message_is_qc,
-                        });
-                    }
+                if !matches!(pending, Some(Pending::Report { .. })) {
+                    // A result without an order: keep it, in a report of its own.
+                    flush(&mut pending, &mut events);
+                    let mut report = ResultReport {
+                        instrument: instrument.clone(),
+                        patient: patient.clone(),
+                        provenance: provenance.clone(),
+                        ..ResultReport::default()
+                    };
+                    report.provenance.warnings.push(format!(
+                        "R record {} has no O record before it",
+                        record.index()
+                    ));
+                    pending = Some(Pending::Report {
+                        report,
+                        purpose: message_purpose,
+                    });
+                }
+                let Some(Pending::Report { report, .. }) = &mut pending else {
+                    continue;
+                };
+                // Filled where it stays: a result is a large value, and moving it
+                // into place costs more than most of its fields.
+                report.results.push(LabResult::new(
+                    Coding::default(),
+                    ResultValue::text(""),
+                    ResultStatus::from_code("F"),
+                ));
+                if let Some(result) = report.results.last_mut() {
+                    fill_result(
+                        result,
+                        &record,
+                        dialect,
+                        &mut times,
+                        &mut report.provenance.warnings,
+                    );
                 }
             }
             RecordType::COMMENT => {
@@ -205,12 +304,17 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
                     continue;
                 }
                 match (last, &mut pending) {
-                    (RecordType::RESULT, Some(open)) => {
-                        if let Some(result) = open.report.results.last_mut() {
+                    (RecordType::RESULT, Some(Pending::Report { report, .. })) => {
+                        if let Some(result) = report.results.last_mut() {
                             result.notes.push(text);
                         }
                     }
-                    (RecordType::ORDER, Some(open)) => open.report.notes.push(text),
+                    (RecordType::ORDER, Some(Pending::Report { report, .. })) => {
+                        report.notes.push(text);
+                    }
+                    (RecordType::MANUFACTURER, Some(Pending::Calibration(calibration))) => {
+                        calibration.notes.push(text);
+                    }
                     (RecordType::HEADER, _) => header_notes.push(text),
                     (RecordType::PATIENT, _) => patient_notes.push(text),
                     // After a query or a terminator: no event has room for it.
@@ -225,10 +329,29 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
                 events.push(query_of(&record, &instrument, &provenance, dialect));
             }
             RecordType::TERMINATOR | RecordType::HEADER => {}
+            RecordType::MANUFACTURER if is_calibration_record(&record, dialect) => {
+                flush(&mut pending, &mut events);
+                let mut calibration = calibration_of_record(&record, dialect);
+                calibration.instrument = instrument.clone();
+                calibration.provenance = Provenance {
+                    location: Some(format!("M record {}", record.index())),
+                    warnings: calibration.provenance.warnings,
+                    ..provenance.clone()
+                };
+                pending = Some(Pending::Calibration(calibration));
+                // Comments after this record are about the calibration.
+                last = kind;
+                continue;
+            }
             _ => {
                 let warning = format!("{kind} record {} kept raw, not mapped", record.index());
                 match &mut pending {
-                    Some(open) => open.report.provenance.warnings.push(warning),
+                    Some(Pending::Report { report, .. }) => {
+                        report.provenance.warnings.push(warning);
+                    }
+                    Some(Pending::Calibration(calibration)) => {
+                        calibration.provenance.warnings.push(warning);
+                    }
                     None => message_warnings.push(warning),
                 }
             }
@@ -251,10 +374,21 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
 }
 
 fn finish(pending: Pending) -> LabEvent {
-    if !pending.qc {
-        return LabEvent::Results(pending.report);
-    }
-    let report = pending.report;
+    let report = match pending {
+        Pending::Calibration(calibration) => return LabEvent::Calibration(calibration),
+        Pending::Report {
+            report,
+            purpose: Purpose::Patient,
+        } => return LabEvent::Results(report),
+        Pending::Report {
+            report,
+            purpose: Purpose::Calibrator,
+        } => return LabEvent::Calibration(calibration_of_report(report)),
+        Pending::Report {
+            report,
+            purpose: Purpose::Control,
+        } => report,
+    };
     let mut specimen = report.specimen;
     if let Some(specimen) = &mut specimen {
         specimen.role = SpecimenRole::Control;
@@ -279,15 +413,114 @@ fn finish(pending: Pending) -> LabEvent {
     })
 }
 
+/// How many R records follow the O record at `order` before the next record that
+/// ends its results, so that the report's results are allocated once.
+fn results_under(message: &Message<'_>, order: usize) -> usize {
+    (order.saturating_add(1)..message.len())
+        .filter_map(|index| message.record(index))
+        .map(|record| record.kind())
+        .take_while(|kind| {
+            !matches!(
+                *kind,
+                RecordType::PATIENT
+                    | RecordType::ORDER
+                    | RecordType::QUERY
+                    | RecordType::HEADER
+                    | RecordType::TERMINATOR
+            )
+        })
+        .filter(|kind| *kind == RecordType::RESULT)
+        .count()
+}
+
 /// A field's decoded text, trimmed; `None` when blank.
 pub(crate) fn text(field: Field<'_>) -> Option<String> {
-    trimmed(&field.text())
+    peek(field).map(Cow::into_owned)
+}
+
+/// A field's decoded text, trimmed, and borrowed from the message when nothing
+/// needed decoding: for reading a field without keeping it. `None` when blank.
+#[inline]
+fn peek(field: Field<'_>) -> Option<Cow<'_, str>> {
+    match field.text() {
+        Cow::Borrowed(text) => Some(trim(text))
+            .filter(|text| !text.is_empty())
+            .map(Cow::Borrowed),
+        Cow::Owned(text) => {
+            let trimmed = trim(&text);
+            if trimmed.is_empty() {
+                None
+            } else if trimmed.len() == text.len() {
+                Some(Cow::Owned(text))
+            } else {
+                Some(Cow::Owned(trimmed.to_owned()))
+            }
+        }
+    }
 }
 
 /// `text` trimmed; `None` when blank.
 pub(crate) fn trimmed(text: &str) -> Option<String> {
-    let trimmed = text.trim();
+    let trimmed = trim(text);
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+/// [`str::trim`], with the ASCII white space that fields are padded with stripped by
+/// a byte scan first (the same characters `char::is_whitespace` knows in ASCII, so
+/// the result is the same).
+fn trim(text: &str) -> &str {
+    let is_space = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    let bytes = text.as_bytes();
+    // Most fields start and end with printable ASCII: nothing to trim.
+    let printable = |byte: Option<&u8>| byte.is_some_and(|byte| byte.is_ascii_graphic());
+    if printable(bytes.first()) && printable(bytes.last()) {
+        return text;
+    }
+    let start = bytes
+        .iter()
+        .position(|byte| !is_space(byte))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|byte| !is_space(byte))
+        .map_or(start, |last| last + 1);
+    // Both ends are next to ASCII bytes, hence on character boundaries.
+    let inner = text.get(start..end).unwrap_or_default();
+    let non_ascii_end = |byte: Option<&u8>| byte.is_some_and(|byte| !byte.is_ascii());
+    if non_ascii_end(inner.as_bytes().first()) || non_ascii_end(inner.as_bytes().last()) {
+        // Other white space (U+00A0, U+3000 …) only str::trim knows.
+        inner.trim()
+    } else {
+        inner
+    }
+}
+
+/// Timestamps already read in a message, by the bytes of their field. Instruments
+/// repeat the same start and completion times (R-12, R-13) on every result of a
+/// sample, and reading one, calendar checks included, costs more than most fields of
+/// a result. Fields of one message with the same bytes read the same.
+#[derive(Default)]
+struct RecentTimes<'a> {
+    /// The last two fields read and what they read as.
+    recent: [Option<(&'a [u8], Option<LabTimestamp>)>; 2],
+    /// The slot to replace next.
+    next: usize,
+}
+
+impl<'a> RecentTimes<'a> {
+    /// [`timestamp`], remembered.
+    fn read(&mut self, field: Field<'a>) -> Option<LabTimestamp> {
+        let raw = field.raw();
+        if let Some((_, stamp)) = self.recent.iter().flatten().find(|(seen, _)| *seen == raw) {
+            return *stamp;
+        }
+        let stamp = timestamp(field);
+        if let Some(slot) = self.recent.get_mut(self.next) {
+            *slot = Some((raw, stamp));
+        }
+        self.next = (self.next + 1) % self.recent.len();
+        stamp
+    }
 }
 
 /// A date/time field's first component as a timestamp.
@@ -298,7 +531,7 @@ pub(crate) fn timestamp(field: Field<'_>) -> Option<LabTimestamp> {
 /// An ASTM date/time text; `None` when blank, unreadable or Delphi's zero date
 /// (1899-12-30), which Phadia and others send for "no date".
 pub(crate) fn read_timestamp(text: &str) -> Option<LabTimestamp> {
-    let trimmed = text.trim();
+    let trimmed = trim(text);
     if trimmed.is_empty() || trimmed.starts_with("18991230") {
         return None;
     }
@@ -329,26 +562,28 @@ fn instrument(header: &Record<'_>) -> Instrument {
 }
 
 pub(crate) fn patient_of(record: &Record<'_>, dialect: &Dialect) -> Patient {
+    let fields = record.locate_fields::<9>();
+    let field = |number: usize| fields.get(number);
     let ids = [(3, "PI"), (4, "PT"), (5, "PN")]
         .into_iter()
-        .filter_map(|(number, _kind)| text(record.field(number).component(1)))
+        .filter_map(|(number, _kind)| text(field(number).component(1)))
         .map(|value| Sensitive::new(Identifier::new(value)))
         .collect();
-    let name_field = record.field(6);
+    let name_parts = field(6).locate_components::<5>();
     let [family, given, middle] = dialect.patient_name_components;
     let name = PersonName {
-        family: text(name_field.component(family)),
-        given: text(name_field.component(given)),
-        middle: text(name_field.component(middle)),
-        suffix: text(name_field.component(4)),
-        prefix: text(name_field.component(5)),
+        family: text(name_parts.get(family)),
+        given: text(name_parts.get(given)),
+        middle: text(name_parts.get(middle)),
+        suffix: text(name_parts.get(4)),
+        prefix: text(name_parts.get(5)),
     };
     let has_name = name != PersonName::default();
     Patient {
         ids,
         name: has_name.then(|| Sensitive::new(name)),
-        birth_date: timestamp(record.field(8)).map(Sensitive::new),
-        sex: text(record.field(9))
+        birth_date: timestamp(field(8)).map(Sensitive::new),
+        sex: text(field(9))
             .map(|code| Sensitive::new(labwire_model::AdministrativeSex::from_code(&code))),
     }
 }
@@ -356,28 +591,46 @@ pub(crate) fn patient_of(record: &Record<'_>, dialect: &Dialect) -> Patient {
 /// O-3 specimen id, O-4 instrument specimen id (`id^rack^position`), O-5 tests, O-6
 /// priority, O-7 requested, O-8 collected, O-12 action code, O-15 received, O-16
 /// specimen descriptor, O-26 report type.
-fn order_of(record: &Record<'_>, dialect: &Dialect) -> (Order, Specimen, bool) {
-    let instrument_id = record.field(4);
+fn order_of(record: &Record<'_>, dialect: &Dialect) -> (Order, Specimen, Purpose) {
+    let fields = record.locate_fields::<26>();
+    let field = |number: usize| fields.get(number);
+    let instrument_id = field(4);
     let [id, carrier, position] = dialect.instrument_specimen_components;
-    let specimen_id =
-        text(record.field(3).component(1)).or_else(|| text(instrument_id.component(id)));
-    let action = text(record.field(12));
-    let qc = action
+    let specimen_id = text(field(3).component(1)).or_else(|| text(instrument_id.component(id)));
+    let action = text(field(12));
+    let markers = &dialect.calibration;
+    let calibrator = action
         .as_deref()
-        .is_some_and(|code| code.eq_ignore_ascii_case("Q"));
+        .is_some_and(|code| one_of(code, markers.action_codes))
+        || peek(field(16).component(1)).is_some_and(|kind| one_of(&kind, markers.specimen_types))
+        || markers
+            .instrument_specimen_type
+            .is_some_and(|(component, codes)| {
+                peek(instrument_id.component(component)).is_some_and(|kind| one_of(&kind, codes))
+            });
+    let purpose = if calibrator {
+        Purpose::Calibrator
+    } else if action
+        .as_deref()
+        .is_some_and(|code| code.eq_ignore_ascii_case("Q"))
+    {
+        Purpose::Control
+    } else {
+        Purpose::Patient
+    };
     let specimen = Specimen {
         ids: specimen_id
             .into_iter()
             .map(|id| Sensitive::new(Identifier::new(id)))
             .collect(),
-        role: if qc {
-            SpecimenRole::Control
-        } else {
-            SpecimenRole::Patient
+        role: match purpose {
+            Purpose::Patient => SpecimenRole::Patient,
+            Purpose::Control => SpecimenRole::Control,
+            Purpose::Calibrator => SpecimenRole::Calibrator,
         },
-        kind: text(record.field(16).component(1)).map(Coding::local),
-        collected_at: timestamp(record.field(8)),
-        received_at: timestamp(record.field(15)),
+        kind: text(field(16).component(1)).map(Coding::local),
+        collected_at: timestamp(field(8)),
+        received_at: timestamp(field(15)),
         container: rack_position(
             instrument_id.component(carrier),
             instrument_id.component(position),
@@ -385,20 +638,220 @@ fn order_of(record: &Record<'_>, dialect: &Dialect) -> (Order, Specimen, bool) {
         ..Specimen::default()
     };
     let order = Order {
-        placer_id: text(record.field(3).component(1)).map(|id| Sensitive::new(Identifier::new(id))),
-        tests: record
-            .field(5)
+        placer_id: text(field(3).component(1)).map(|id| Sensitive::new(Identifier::new(id))),
+        tests: field(5)
             .repeats()
             .filter_map(|test| test_code(test, dialect))
             .map(Coding::local)
             .collect(),
-        priority: text(record.field(6)).map(|code| Priority::from_code(&code)),
-        requested_at: timestamp(record.field(7)),
+        priority: text(field(6)).map(|code| Priority::from_code(&code)),
+        requested_at: timestamp(field(7)),
         action,
-        status: text(record.field(26)),
+        status: text(field(26)),
         ..Order::default()
     };
-    (order, specimen, qc)
+    (order, specimen, purpose)
+}
+
+/// Whether `code` is one of `codes`, ignoring case (instruments write `cal` and
+/// `CAL`).
+fn one_of(code: &str, codes: &[&str]) -> bool {
+    codes.iter().any(|listed| listed.eq_ignore_ascii_case(code))
+}
+
+/// Whether a manufacturer record is the dialect's calibration record.
+fn is_calibration_record(record: &Record<'_>, dialect: &Dialect) -> bool {
+    dialect.calibration.manufacturer_record.is_some_and(|kind| {
+        peek(record.field(3).component(1)).is_some_and(|sent| one_of(&sent, &[kind]))
+    })
+}
+
+/// A calibrator order's report as a calibration: its results are the
+/// measurements; the test is the one all of them (or the order) name; the time is
+/// when the last of them was measured; the calibrator specimen's id names the
+/// calibrator material. Patient, priority and order ids have no place in a
+/// calibration and are dropped.
+fn calibration_of_report(report: ResultReport) -> CalibrationEvent {
+    let mut codes = report.results.iter().map(|result| &result.test);
+    let test = match codes.next() {
+        Some(first) if codes.all(|other| other.code == first.code) => Some(first.clone()),
+        Some(_) => None,
+        None => report
+            .order
+            .as_ref()
+            .and_then(|order| (order.tests.len() == 1).then(|| order.tests.first().cloned()))
+            .flatten(),
+    };
+    let at = report
+        .results
+        .iter()
+        .rev()
+        .find_map(|result| result.analyzed_at.or(result.observed_at));
+    let calibrator = report
+        .specimen
+        .as_ref()
+        .and_then(|specimen| specimen.ids.first())
+        .map(|id| SubstanceLot {
+            kind: Some(SubstanceType::Calibrator),
+            material: Some(Coding::local(id.expose().value.clone())),
+            ..SubstanceLot::default()
+        });
+    CalibrationEvent {
+        instrument: report.instrument,
+        test,
+        at,
+        substances: calibrator.into_iter().collect(),
+        results: report.results,
+        notes: report.notes,
+        provenance: report.provenance,
+        ..CalibrationEvent::default()
+    }
+}
+
+/// A manufacturer calibration record (see
+/// [`CalibrationMarkers::manufacturer_record`]) as a calibration, instrument and
+/// provenance left for the caller. One measurement per calibrator level: its value
+/// is the signal, the replicate signals follow as further values, the whole level
+/// is kept raw, and the level's target concentration is said in a note.
+fn calibration_of_record(record: &Record<'_>, dialect: &Dialect) -> CalibrationEvent {
+    let fields = record.locate_fields::<16>();
+    let test_id = fields.get(4).locate_components::<2>();
+    let test = peek(test_id.get(1)).map(|code| {
+        let mut test = Coding::local(code.into_owned());
+        test.display = text(test_id.get(2));
+        test
+    });
+    let units = text(fields.get(6));
+    let container = fields.get(7).locate_components::<2>();
+    let reagent = SubstanceLot {
+        // A bottle set holds one test's reagents; an ISE electrode is not a reagent.
+        kind: match peek(container.get(1)).as_deref() {
+            Some("BS") => Some(SubstanceType::SingleTestReagent),
+            Some(_) => Some(SubstanceType::OtherSubstance),
+            None => None,
+        },
+        material: text(container.get(2)).map(Coding::local),
+        lot: text(fields.get(5)),
+        ..SubstanceLot::default()
+    };
+    let calibrator = SubstanceLot {
+        kind: Some(SubstanceType::Calibrator),
+        lot: text(fields.get(15).component(4)),
+        ..SubstanceLot::default()
+    };
+    let replicates: usize = peek(fields.get(10))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1)
+        .min(MAX_CALIBRATION_REPLICATES);
+    let state_field = fields.get(12);
+    let state = peek(state_field.component(1));
+    let operator = text(state_field.component(2)).map(Sensitive::new);
+    let mut notes = Vec::new();
+    let mut warnings = Vec::new();
+    let (state, outcome) = match state.as_deref() {
+        None => (None, None),
+        Some("A") => (Some(CalibrationState::Calibrated), Some(Outcome::Pass)),
+        Some("X") => (None, Some(Outcome::Fail)),
+        Some(code @ ("O" | "F")) => {
+            let flags = if code == "F" {
+                "with flags"
+            } else {
+                "without flags"
+            };
+            notes.push(format!("calculated {flags}, not accepted (M-12 {code})"));
+            (None, None)
+        }
+        Some(code) => {
+            warnings.push(format!(
+                "M record {}: calibration state {code:?} (M-12) not understood",
+                record.index()
+            ));
+            (None, None)
+        }
+    };
+    let curve: Vec<Cow<'_, str>> = fields.get(14).components().filter_map(peek).collect();
+    if !curve.is_empty() {
+        notes.push(format!("curve parameters {}", curve.join(" ")));
+    }
+    let results = fields
+        .get(16)
+        .repeats()
+        .enumerate()
+        .filter(|(_, level)| !trim(&level.text()).is_empty())
+        .map(|(index, level)| {
+            let number = index + 1;
+            let level_result =
+                calibration_level(level, test.clone().unwrap_or_default(), replicates, dialect);
+            LabResult {
+                sequence: u32::try_from(number).ok(),
+                operator: operator.clone(),
+                analyzed_at: timestamp(fields.get(11)),
+                notes: peek(level.component(1))
+                    .map(|target| {
+                        let unit = units
+                            .as_deref()
+                            .map_or(String::new(), |unit| format!(" {unit}"));
+                        format!("calibrator level {number}, target {target}{unit}")
+                    })
+                    .into_iter()
+                    .collect(),
+                ..level_result
+            }
+        })
+        .collect();
+    CalibrationEvent {
+        test,
+        state,
+        outcome,
+        at: timestamp(fields.get(11)),
+        // A lot the record does not name is left out rather than listed empty.
+        substances: [reagent, calibrator]
+            .into_iter()
+            .filter(|lot| lot.lot.is_some() || lot.material.is_some())
+            .collect(),
+        results,
+        notes,
+        provenance: Provenance {
+            warnings,
+            ..Provenance::new(SourceProtocol::Astm)
+        },
+        ..CalibrationEvent::default()
+    }
+}
+
+/// The most replicate signals read from one calibrator level: the record's count
+/// (M-10) comes from the wire.
+const MAX_CALIBRATION_REPLICATES: usize = 16;
+
+/// One calibrator level of a manufacturer calibration record,
+/// `target^signal^replicate…^data alarm^prozone`: the signal as the value, the
+/// replicates as further values, a data alarm other than `0` as the flag.
+fn calibration_level(
+    level: Field<'_>,
+    test: Coding,
+    replicates: usize,
+    dialect: &Dialect,
+) -> LabResult {
+    let number = |component: usize| {
+        peek(level.component(component)).map(|text| {
+            let mark = decimal_mark(&text, dialect);
+            ResultValue::from_text_lenient(&text, None, mark)
+        })
+    };
+    let mut result = LabResult::new(test, ResultValue::text(""), ResultStatus::from_code("F"));
+    if let Some(signal) = number(2) {
+        result.value = signal;
+    }
+    result.additional_values = (3..3 + replicates).filter_map(number).collect();
+    result.interpretation = peek(level.component(3 + replicates))
+        .filter(|alarm| alarm != "0")
+        .map(|alarm| Interpretation::from_code(&alarm))
+        .into_iter()
+        .collect();
+    let raw = level.text();
+    let raw = trim(&raw);
+    result.raw_value = (!raw.is_empty()).then(|| raw.to_owned());
+    result
 }
 
 /// A container known by its rack (carrier) and position, if either was sent.
@@ -413,30 +866,57 @@ fn rack_position(carrier: Field<'_>, position: Field<'_>) -> Option<Container> {
 
 /// The test code of a universal test id, per the dialect.
 pub(crate) fn test_code(field: Field<'_>, dialect: &Dialect) -> Option<String> {
-    test_code_at(field, dialect).map(|(_, code)| code)
+    let components = field.locate_components::<UNIVERSAL_TEST_ID_COMPONENTS>();
+    test_code_at(&components, dialect).map(|(_, code)| code.into_owned())
 }
 
+/// Components of a universal test id located in one pass; LIS02-A2 defines four and
+/// instruments use up to eleven (Abbott Architect). Any further ones are read on
+/// demand.
+const UNIVERSAL_TEST_ID_COMPONENTS: usize = 12;
+
 /// The test code and the component it was found in.
-fn test_code_at(field: Field<'_>, dialect: &Dialect) -> Option<(usize, String)> {
+fn test_code_at<'a, const N: usize>(
+    components: &LocatedComponents<'a, N>,
+    dialect: &Dialect,
+) -> Option<(usize, Cow<'a, str>)> {
     let (number, code) = dialect
         .test_code_components
         .iter()
-        .find_map(|number| text(field.component(*number)).map(|code| (*number, code)))?;
-    // A code that is all suffix (`/2`) keeps its text rather than becoming blank.
-    let code = match dialect.test_code_suffix_separator {
-        Some(separator) => code
-            .split(separator)
-            .next()
-            .and_then(trimmed)
-            .unwrap_or(code),
-        None => code,
+        .find_map(|number| peek(components.get(*number)).map(|code| (*number, code)))?;
+    let Some(separator) = dialect.test_code_suffix_separator else {
+        return Some((number, code));
+    };
+    let code = match code {
+        Cow::Borrowed(code) => Cow::Borrowed(before_suffix(code, separator).unwrap_or(code)),
+        Cow::Owned(code) => {
+            let cut = before_suffix(&code, separator)
+                .filter(|head| head.len() < code.len())
+                .map(str::to_owned);
+            Cow::Owned(cut.unwrap_or(code))
+        }
     };
     Some((number, code))
 }
 
+/// The code before its suffix (`717` of `717/2`), trimmed; `None` when that is blank,
+/// so that a code that is all suffix (`/2`) keeps its text rather than becoming blank.
+fn before_suffix(code: &str, separator: char) -> Option<&str> {
+    let end = code.find(separator).unwrap_or(code.len());
+    let head = trim(code.get(..end)?);
+    (!head.is_empty()).then_some(head)
+}
+
+/// The decimal mark of a value or range: the dialect's, or a comma when the dialect
+/// reads one leniently and the text has exactly one comma and no point (`7,41`).
 fn decimal_mark(raw: &str, dialect: &Dialect) -> DecimalMark {
-    let one_comma = raw.matches(',').count() == 1 && !raw.contains('.');
-    if dialect.decimal_mark == DecimalMark::Comma || (dialect.lenient_comma && one_comma) {
+    if dialect.decimal_mark == DecimalMark::Comma {
+        return DecimalMark::Comma;
+    }
+    let bytes = raw.as_bytes();
+    let one_comma =
+        || bytes.iter().filter(|byte| **byte == b',').count() == 1 && !bytes.contains(&b'.');
+    if dialect.lenient_comma && one_comma() {
         DecimalMark::Comma
     } else {
         DecimalMark::Point
@@ -445,40 +925,40 @@ fn decimal_mark(raw: &str, dialect: &Dialect) -> DecimalMark {
 
 /// R-3 test, R-4 value, R-5 units, R-6 range, R-7 flags, R-9 status, R-11 operator,
 /// R-12 started, R-13 completed, R-14 instrument.
-fn result_of(record: &Record<'_>, dialect: &Dialect, warnings: &mut Vec<String>) -> LabResult {
-    let [
-        _,
-        sequence,
-        test_field,
-        value_field,
-        units,
-        range,
-        flags,
-        _,
-        status,
-        _,
-        operator,
-        started,
-        completed,
-        instrument,
-    ] = record.first_fields::<14>();
-    let (code_component, code) = test_code_at(test_field, dialect).unwrap_or((0, String::new()));
-    let mut test = Coding::local(code);
-    test.display = text(test_field.component(2)).filter(|display| *display != test.code);
-    let mut result = LabResult::new(test, ResultValue::text(""), ResultStatus::from_code("F"));
-    universal_test_id_extras(test_field, code_component, &mut result);
+/// `result` is new (`LabResult::new`, final, empty text); `warnings` are the report's.
+fn fill_result<'a>(
+    result: &mut LabResult,
+    record: &Record<'a>,
+    dialect: &Dialect,
+    times: &mut RecentTimes<'a>,
+    warnings: &mut Vec<String>,
+) {
+    // R-3 test, R-4 value, R-5 units, R-6 range, R-7 flags, R-9 status, R-11 operator,
+    // R-12 started, R-13 completed, R-14 instrument: located in one pass, each made
+    // where it is read.
+    let fields = record.locate_fields::<14>();
+    let test_field = fields.get(3);
+    let test_id = test_field.locate_components::<UNIVERSAL_TEST_ID_COMPONENTS>();
+    let (code_component, code) = test_code_at(&test_id, dialect).unwrap_or((0, Cow::Borrowed("")));
+    let display = peek(test_id.get(2))
+        .filter(|display| *display != code)
+        .map(Cow::into_owned);
+    result.test.code = code.into_owned();
+    result.test.display = display;
+    universal_test_id_extras(test_field, &test_id, code_component, result);
 
     // The value is in R-4 component 1 (or the dialect's); some instruments put it
     // elsewhere (GeneXpert Ct values as `^24.7`), so an empty one falls back to the
     // first non-empty component, with a warning. The whole field is kept raw.
+    let value_field = fields.get(4);
     let raw = value_field.text();
-    let raw = raw.trim();
-    let mut value_text = text(value_field.component(dialect.value_component));
+    let raw = trim(&raw);
+    let mut value_text = peek(value_field.component(dialect.value_component));
     if value_text.is_none()
         && let Some((number, found)) = value_field
             .components()
             .enumerate()
-            .find_map(|(index, component)| text(component).map(|found| (index + 1, found)))
+            .find_map(|(index, component)| peek(component).map(|found| (index + 1, found)))
     {
         warnings.push(format!(
             "R record {}: value read from R-4 component {number}",
@@ -486,30 +966,30 @@ fn result_of(record: &Record<'_>, dialect: &Dialect, warnings: &mut Vec<String>)
         ));
         value_text = Some(found);
     }
-    let unit = text(units).map(Unit::new);
     if let Some(value_text) = &value_text {
+        let unit = text(fields.get(5)).map(Unit::new);
         result.value =
             ResultValue::from_text_lenient(value_text, unit, decimal_mark(value_text, dialect));
     }
     result.raw_value = (!raw.is_empty()).then(|| raw.to_owned());
-    let (status, status_raw) = status_of(text(status));
+    let (status, status_raw) = status_of(peek(fields.get(9)).as_deref());
     result.status = status;
     result.status_raw = status_raw;
-    result.sequence = text(sequence).and_then(|n| n.parse().ok());
-    result.reference_range = text(range.component(1)).map(|range| {
+    result.sequence = peek(fields.get(2)).and_then(|n| n.parse().ok());
+    result.reference_range = peek(fields.get(6).component(1)).map(|range| {
         let mark = decimal_mark(&range, dialect);
         ReferenceRange::parse_lenient(&range, mark)
     });
-    result.interpretation = flags
+    result.interpretation = fields
+        .get(7)
         .repeats()
-        .filter_map(|flag| text(flag))
+        .filter_map(peek)
         .map(|flag| Interpretation::from_code(&flag))
         .collect();
-    result.operator = text(operator.component(1)).map(Sensitive::new);
-    result.observed_at = timestamp(started);
-    result.analyzed_at = timestamp(completed);
-    result.instrument = text(instrument).map(Instrument::with_local_id);
-    result
+    result.operator = text(fields.get(11).component(1)).map(Sensitive::new);
+    result.observed_at = times.read(fields.get(12));
+    result.analyzed_at = times.read(fields.get(13));
+    result.instrument = text(fields.get(14)).map(Instrument::with_local_id);
 }
 
 /// R-9 in HL7 table 0085 terms, and the code as sent when it had to be translated.
@@ -521,12 +1001,14 @@ fn result_of(record: &Record<'_>, dialect: &Dialect, warnings: &mut Vec<String>)
 /// | `W` (warning: may be invalid) | `P` | not final until reviewed; 0085's `W` means "wrong" |
 /// | blank | `F` | what instruments mean by it; `status_raw` is `""` so it stays visible |
 /// | anything else | kept as sent | unknown codes survive |
-fn status_of(sent: Option<String>) -> (ResultStatus, Option<String>) {
-    match sent.as_deref() {
+fn status_of(sent: Option<&str>) -> (ResultStatus, Option<String>) {
+    match sent {
         None => (ResultStatus::from_code("F"), Some(String::new())),
         Some(code @ ("F" | "P" | "C" | "X" | "I" | "S")) => (ResultStatus::from_code(code), None),
-        Some("R" | "V" | "M" | "N" | "Q") => (ResultStatus::from_code("F"), sent),
-        Some("W") => (ResultStatus::from_code("P"), sent),
+        Some(code @ ("R" | "V" | "M" | "N" | "Q")) => {
+            (ResultStatus::from_code("F"), Some(code.to_owned()))
+        }
+        Some(code @ "W") => (ResultStatus::from_code("P"), Some(code.to_owned())),
         Some(other) => (ResultStatus::from_code(other), None),
     }
 }
@@ -536,16 +1018,20 @@ fn status_of(sent: Option<String>) -> (ResultStatus, Option<String>) {
 /// (result type `MIC`/`INTERP`, dilution, analyte, reagent lot …), the whole id as
 /// an alternative coding in the `local:UTID` system, so results that differ only
 /// there stay distinct and nothing is lost.
-fn universal_test_id_extras(field: Field<'_>, code_component: usize, result: &mut LabResult) {
+fn universal_test_id_extras<const N: usize>(
+    field: Field<'_>,
+    components: &LocatedComponents<'_, N>,
+    code_component: usize,
+    result: &mut LabResult,
+) {
     let mut more = false;
-    for (index, component) in field.components().enumerate() {
-        let number = index + 1;
-        let Some(value) = text(component) else {
-            continue;
-        };
+    for number in 1..=components.len() {
         if number == code_component || number == 2 {
             continue;
         }
+        let Some(value) = peek(components.get(number)) else {
+            continue;
+        };
         if result.loinc.is_none()
             && value.contains('-')
             && let Ok(loinc) = LoincCode::parse(&value)
@@ -555,10 +1041,10 @@ fn universal_test_id_extras(field: Field<'_>, code_component: usize, result: &mu
         }
         more = true;
     }
-    if more || field.repeats().nth(1).is_some() {
+    if more || components.is_repeated() {
         result.alt_tests.push(Coding::new(
             CodeSystem::Local("UTID".into()),
-            field.text().trim(),
+            trim(&field.text()),
         ));
     }
 }
@@ -693,6 +1179,105 @@ mod tests {
         };
         assert_eq!(query.specimen_ids[0].expose().value, "S24-000123");
         assert_eq!(query.status.as_deref(), Some("O"));
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "\ta\r\n",
+            "\u{b}x\u{c}",
+            "\u{a0}x\u{3000}",
+            " \u{3000} y ",
+            "é ",
+            "x\u{85}",
+        ] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use crate::record::{Charset, RecordOptions};
+        use proptest::prelude::*;
+
+        /// Every calibration marker set, to reach every path.
+        const ALL_MARKERS: Dialect = Dialect {
+            calibration: CalibrationMarkers {
+                action_codes: &["C"],
+                specimen_types: &["CAL"],
+                instrument_specimen_type: Some((5, &["CA"])),
+                manufacturer_record: Some("CR"),
+            },
+            ..Dialect::generic()
+        };
+
+        proptest! {
+            #[test]
+            fn trim_is_str_trim_for_any_text(text in "[ \t\r\n\u{b}\u{c}\u{a0}\u{3000}a-zé]{0,12}") {
+                prop_assert_eq!(trim(&text), text.trim());
+            }
+
+            /// Records of any shape, in any charset, map under every dialect without a
+            /// panic, and every R record is a result somewhere.
+            #[test]
+            fn any_records_map_without_panic(
+                lines in proptest::collection::vec(
+                    prop_oneof![
+                        "[HPORCMQLhporcml][|^\\\\&0-9A-Z .,<>\\-ソタポ]{0,40}",
+                        "M\\|1\\|CR\\^BM\\|[|^\\\\&0-9A-Z .\\-ソ]{0,60}",
+                        "O\\|1\\|[A-Z0-9]{0,4}\\|[0-9^]{0,8}\\|\\^\\^\\^[A-Z]{1,3}\\|R\\|{0,10}[CQN]?\\|{0,4}(CAL)?",
+                    ],
+                    0..14,
+                ),
+                pick in 0usize..4,
+            ) {
+                let charset = [Charset::Utf8, Charset::Latin1, Charset::Windows1252, Charset::ShiftJis][pick];
+                let mut text = String::from("H|\\^&\r");
+                for line in &lines {
+                    text.push_str(line);
+                    text.push('\r');
+                }
+                let bytes = match charset {
+                    Charset::ShiftJis => encoding_rs::SHIFT_JIS.encode(&text).0.into_owned(),
+                    _ => text.into_bytes(),
+                };
+                let options = RecordOptions { charset, ..RecordOptions::default() };
+                let Ok((messages, _)) = crate::record::parse_messages(&bytes, &options) else {
+                    return Ok(());
+                };
+                for message in &messages {
+                    for dialect in [Dialect::generic(), Dialect::sysmex_xn(), Dialect::roche_cobas(), ALL_MARKERS] {
+                        let events = to_events(message, &dialect);
+                        let results: usize = events
+                            .iter()
+                            .map(|event| match event {
+                                LabEvent::Results(report) => report.results.len(),
+                                LabEvent::Qc(qc) => qc.results.len(),
+                                LabEvent::Calibration(calibration)
+                                    if calibration
+                                        .provenance
+                                        .location
+                                        .as_deref()
+                                        .is_some_and(|at| at.starts_with("O record")) =>
+                                {
+                                    calibration.results.len()
+                                }
+                                _ => 0,
+                            })
+                            .sum();
+                        let r_records = message
+                            .records()
+                            .filter(|record| record.kind() == RecordType::RESULT)
+                            .count();
+                        prop_assert_eq!(results, r_records);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,14 @@
 //! sub-component level. Field numbers follow the standard: the record type letter is
 //! field 1, so `R.4` is the value and [`Record::field`]`(4)` returns it.
 //!
+//! Text is decoded in the [`Charset`] configured for the instrument
+//! ([`RecordOptions::charset`]). Shift-JIS needs more than decoding: the second byte of
+//! a double-byte character can have a delimiter's value, so with
+//! [`Charset::ShiftJis`] fields, repeats, components and escapes are found by a scan
+//! that steps over double-byte characters. Reading many fields or components of one
+//! record is fastest through [`Record::locate_fields`] and
+//! [`Field::locate_components`], which find them all in one pass.
+//!
 //! ```
 //! use labwire_astm::record::{Message, RecordOptions, RecordType};
 //!
@@ -155,6 +163,16 @@ pub enum Charset {
     Latin1,
     /// Windows-1252: Latin-1 with printable characters in 0x80..=0x9F (`€`, `‰` …).
     Windows1252,
+    /// Shift-JIS as Windows writes it (code page 932, the WHATWG `Shift_JIS`), sent by
+    /// Japanese analyzers (Sysmex, Hitachi/Roche, A&T, Tosoh) for names and comments.
+    /// Bytes below 0x80 are ASCII (0x5C is `\`, not `¥`).
+    ///
+    /// The second byte of a double-byte character can have the value of a delimiter
+    /// (`ソ` is 0x83 0x5C, `\`), so in this charset fields, repeats, components and
+    /// escape sequences are found by a scan that steps over double-byte characters
+    /// rather than by looking for the delimiter byte: `サトウ^ソウタ` is two
+    /// components, not three. Such characters are written raw, never escaped.
+    ShiftJis,
 }
 
 /// Limits and leniency of the record parser.
@@ -266,6 +284,9 @@ pub enum RecordWarningKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message<'a> {
     text: &'a [u8],
+    /// `text` as text when it reads as itself: ASCII, or valid UTF-8 in a UTF-8
+    /// message. Checked once here so that no record or field has to be again.
+    utf8: Option<&'a str>,
     delimiters: Delimiters,
     charset: Charset,
     /// `(start, end)` of each record's text, without its separator.
@@ -318,9 +339,11 @@ impl<'a> Message<'a> {
     /// One record by index (0 is the H record).
     pub fn record(&self, index: usize) -> Option<Record<'a>> {
         let (start, end) = *self.records.get(index)?;
-        let text = self.text.get(start as usize..end as usize)?;
+        let range = start as usize..end as usize;
+        let text = self.text.get(range.clone())?;
         Some(Record {
             text,
+            utf8: self.utf8.and_then(|utf8| utf8.get(range)),
             index,
             offset: start as usize,
             delimiters: self.delimiters,
@@ -461,6 +484,7 @@ fn parse_one<'a>(
         records.push((at as u32, line_end as u32));
         let record = Record {
             text: line,
+            utf8: None,
             index,
             offset: at,
             delimiters,
@@ -481,8 +505,15 @@ fn parse_one<'a>(
             kind: RecordWarningKind::MissingTerminator,
         });
     }
+    let text = text.get(..end_of_message).unwrap_or(text);
+    let utf8 = if options.charset == Charset::Utf8 || text.is_ascii() {
+        std::str::from_utf8(text).ok()
+    } else {
+        None
+    };
     Ok(Message {
-        text: text.get(..end_of_message).unwrap_or(text),
+        text,
+        utf8,
         delimiters,
         charset: options.charset,
         records,
@@ -586,6 +617,8 @@ impl Hierarchy {
 #[derive(Clone, Copy)]
 pub struct Record<'a> {
     text: &'a [u8],
+    /// `text` as text when the message reads as itself (see `Message::utf8`).
+    utf8: Option<&'a str>,
     index: usize,
     offset: usize,
     delimiters: Delimiters,
@@ -633,6 +666,9 @@ impl<'a> Record<'a> {
 
     /// How many fields it has, the type letter included.
     pub fn field_count(&self) -> usize {
+        if self.charset == Charset::ShiftJis && !self.text.is_ascii() {
+            return self.field_ranges().count();
+        }
         1 + memchr::memchr_iter(self.delimiters.field, self.text).count()
     }
 
@@ -640,63 +676,585 @@ impl<'a> Record<'a> {
     /// value). In the H record, field 2 is the delimiter definition (`\^&`), returned
     /// whole. A field past the end is empty.
     pub fn field(&self, number: usize) -> Field<'a> {
-        let raw = self.field_raw(number).unwrap_or_default();
+        let range = number
+            .checked_sub(1)
+            .and_then(|index| nth_range(self.text, self.delimiters.field, index, self.charset));
+        let Some((start, end)) = range else {
+            return self.empty_field();
+        };
+        // `H|\^&|…`: the delimiter definition cannot contain the field delimiter, so
+        // plain splitting finds it; it only must not be split further.
+        let structured = !(self.kind() == RecordType::HEADER && number == 2);
+        let raw = self.text.get(start..end).unwrap_or_default();
+        let plain = self
+            .utf8
+            .and_then(|utf8| utf8.get(start..end))
+            .filter(|_| !raw.contains(&self.delimiters.escape));
+        self.field_of(raw, plain, structured)
+    }
+
+    /// An empty field of this record.
+    fn empty_field(&self) -> Field<'a> {
+        self.field_of(&[], Some(""), true)
+    }
+
+    /// A field of this record from its bytes, with its plain text: `plain` if the
+    /// caller knows it, else found now.
+    fn field_of(&self, raw: &'a [u8], plain: Option<&'a str>, structured: bool) -> Field<'a> {
+        let format = Format::new(self.delimiters, self.charset);
         Field {
             raw,
-            delimiters: self.delimiters,
-            charset: self.charset,
-            structured: !(self.kind() == RecordType::HEADER && number == 2),
+            plain: plain.or_else(|| plain_text(raw, self.delimiters.escape, self.charset)),
+            format: if structured {
+                format
+            } else {
+                format.unstructured()
+            },
         }
     }
 
-    fn field_raw(&self, number: usize) -> Option<&'a [u8]> {
-        let index = number.checked_sub(1)?;
-        let mut fields = self.text.split(|b| *b == self.delimiters.field);
-        if self.kind() == RecordType::HEADER && index >= 1 {
-            // `H|\^&|…`: the delimiter definition cannot contain the field delimiter,
-            // so plain splitting is right; it only must not be split further.
-            return fields.nth(index);
+    /// The record as text when it needs no decoding (see `plain_text`).
+    fn plain_text(&self) -> Option<&'a str> {
+        match self.utf8 {
+            Some(utf8) => (!self.text.contains(&self.delimiters.escape)).then_some(utf8),
+            None => plain_text(self.text, self.delimiters.escape, self.charset),
         }
-        fields.nth(index)
+    }
+
+    /// The byte ranges of the fields (see [`Ranges`]).
+    fn field_ranges(&self) -> Ranges<'a> {
+        Ranges::new(self.text, Some(self.delimiters.field), self.charset)
+    }
+
+    /// The fields in one pass, with the record's plain text found once, so that no
+    /// field (and none of their components) has to be checked again.
+    fn field_iter(&self) -> impl Iterator<Item = Field<'a>> + use<'a> {
+        let record = *self;
+        let plain = self.plain_text();
+        self.field_ranges()
+            .enumerate()
+            .map(move |(index, range)| record.field_at(index, range, plain))
+    }
+
+    /// Field `index + 1` at `start..end` of the record, `plain` being the record's
+    /// plain text if it has one.
+    fn field_at(
+        &self,
+        index: usize,
+        (start, end): (usize, usize),
+        plain: Option<&'a str>,
+    ) -> Field<'a> {
+        let raw = self.text.get(start..end).unwrap_or_default();
+        let plain = plain.and_then(|plain| plain.get(start..end));
+        let field = self.field_of(raw, plain, true);
+        if index == 1 && self.kind() == RecordType::HEADER {
+            // H-2, the delimiter definition, is not split.
+            return Field {
+                format: field.format.unstructured(),
+                ..field
+            };
+        }
+        field
     }
 
     /// The first `N` fields in one pass over the record (`fields[0]` is the type
     /// letter, so `fields[3]` is field 4); missing fields are empty. Reading many
     /// fields this way is linear, where repeated [`Record::field`] calls rescan.
     pub fn first_fields<const N: usize>(&self) -> [Field<'a>; N] {
-        let structured = self.kind() != RecordType::HEADER;
-        let empty = Field {
-            raw: &[],
-            delimiters: self.delimiters,
-            charset: self.charset,
-            structured: true,
-        };
-        let mut fields = [empty; N];
-        for (index, (slot, raw)) in fields
-            .iter_mut()
-            .zip(self.text.split(|b| *b == self.delimiters.field))
-            .enumerate()
-        {
-            slot.raw = raw;
-            slot.structured = structured || index != 1;
+        let located = self.locate_fields::<N>();
+        core::array::from_fn(|index| located.get(index + 1))
+    }
+
+    /// Finds where the first `N` fields are, in one pass, without making them: each
+    /// is made when asked for ([`LocatedFields::get`]). The fast way to read many
+    /// fields of a record.
+    pub fn locate_fields<const N: usize>(&self) -> LocatedFields<'a, N> {
+        let format = Format::new(self.delimiters, self.charset);
+        let shift_jis = self.charset == Charset::ShiftJis && !self.text.is_ascii();
+        if shift_jis {
+            let mut ends = [self.text.len(); N];
+            let mut count = 0usize;
+            for (slot, (_, end)) in ends.iter_mut().zip(self.field_ranges()) {
+                *slot = end;
+                count += 1;
+            }
+            return LocatedFields {
+                record: *self,
+                format,
+                plain: self.plain_text(),
+                ends,
+                count,
+            };
         }
-        fields
+        let (ends, count, escaped) =
+            piece_ends::<N>(self.text, self.delimiters.field, self.delimiters.escape);
+        // `escaped` covers at least the located fields, which is all `plain` is
+        // used for.
+        let plain = match self.utf8 {
+            Some(utf8) => (!escaped).then_some(utf8),
+            None => plain_text(self.text, self.delimiters.escape, self.charset),
+        };
+        LocatedFields {
+            record: *self,
+            format,
+            plain,
+            ends,
+            count,
+        }
     }
 
     /// The fields, the type letter first.
     pub fn fields(&self) -> impl Iterator<Item = Field<'a>> + '_ {
-        (1..=self.field_count()).map(|number| self.field(number))
+        self.field_iter()
     }
+}
+
+/// The first `N` fields of a record, located by [`Record::locate_fields`].
+#[derive(Clone, Copy)]
+pub struct LocatedFields<'a, const N: usize> {
+    record: Record<'a>,
+    /// The format of the record's fields (H-2 aside).
+    format: Format,
+    /// The record's plain text, if it has one (at least as far as the located fields).
+    plain: Option<&'a str>,
+    /// Where each field ends.
+    ends: [usize; N],
+    /// How many of `ends` are fields: the others are past the end of the record.
+    count: usize,
+}
+
+impl<const N: usize> fmt::Debug for LocatedFields<'_, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocatedFields")
+            .field("record", &self.record)
+            .field("count", &self.count)
+            .finish()
+    }
+}
+
+impl<'a, const N: usize> LocatedFields<'a, N> {
+    /// Field `number`, as [`Record::field`] numbers them: empty past the end of the
+    /// record, and read from the record again past the `N` located.
+    pub fn get(&self, number: usize) -> Field<'a> {
+        let Some(index) = number.checked_sub(1) else {
+            return self.record.empty_field();
+        };
+        if index >= N {
+            return self.record.field(number);
+        }
+        let Some(&end) = self.ends.get(index).filter(|_| index < self.count) else {
+            return self.record.empty_field();
+        };
+        let start = match index
+            .checked_sub(1)
+            .and_then(|previous| self.ends.get(previous))
+        {
+            Some(previous) => previous + 1,
+            None => 0,
+        };
+        if index == 1 && self.record.kind() == RecordType::HEADER {
+            return self.record.field_at(index, (start, end), self.plain);
+        }
+        let raw = self.record.text.get(start..end).unwrap_or_default();
+        let plain = match self.plain {
+            Some(plain) => plain.get(start..end),
+            None => plain_text(raw, self.record.delimiters.escape, self.record.charset),
+        };
+        Field {
+            raw,
+            plain,
+            format: self.format,
+        }
+    }
+}
+
+/// The first `N` components of a field's first repeat, located by
+/// [`Field::locate_components`].
+#[derive(Clone, Copy)]
+pub struct LocatedComponents<'a, const N: usize> {
+    /// The first repeat.
+    first: Field<'a>,
+    /// Whether the field has more than one repeat.
+    repeated: bool,
+    /// Where each component ends.
+    ends: [usize; N],
+    /// How many components there are (more than `N` when there are more).
+    count: usize,
+}
+
+impl<const N: usize> fmt::Debug for LocatedComponents<'_, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocatedComponents")
+            .field("count", &self.count)
+            .field("repeated", &self.repeated)
+            .finish()
+    }
+}
+
+impl<'a, const N: usize> LocatedComponents<'a, N> {
+    /// Component `number` (1-based), as [`Field::component`] numbers them: empty
+    /// past the end, and read again past the `N` located.
+    pub fn get(&self, number: usize) -> Field<'a> {
+        let Some(index) = number.checked_sub(1) else {
+            return self.first.empty();
+        };
+        if index >= N {
+            return self.first.component(number);
+        }
+        let Some(&end) = self.ends.get(index).filter(|_| index < self.count) else {
+            return self.first.empty();
+        };
+        let start = match index
+            .checked_sub(1)
+            .and_then(|previous| self.ends.get(previous))
+        {
+            Some(previous) => previous + 1,
+            None => 0,
+        };
+        self.first.part((start, end))
+    }
+
+    /// How many components the first repeat has.
+    pub fn len(&self) -> usize {
+        if self.count <= N {
+            self.count
+        } else {
+            self.first.components().count()
+        }
+    }
+
+    /// Whether the first repeat has no components: never (an empty repeat has one,
+    /// empty); for symmetry with [`LocatedComponents::len`].
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether the field has more than one repeat.
+    pub fn is_repeated(&self) -> bool {
+        self.repeated
+    }
+
+    /// The whole field's first repeat.
+    pub fn first_repeat(&self) -> Field<'a> {
+        self.first
+    }
+}
+
+/// The byte ranges of the pieces of a record or field between one delimiter: fields,
+/// repeats or components.
+///
+/// In Shift-JIS the second byte of a double-byte character can be any of 0x40..=0x7E
+/// and 0x80..=0xFC, so it can have the value of an ASCII delimiter: `ソ` is 0x83 0x5C
+/// (`\`), `ポ` 0x83 0x7C (`|`), `タ` 0x83 0x5E (`^`). Cutting at every delimiter byte
+/// would split such a character in two and shift every field after it; with
+/// [`Charset::ShiftJis`] the scan steps over each double-byte character instead (a
+/// lead byte 0x81..=0x9F or 0xE0..=0xFC followed by a trail byte), which is how
+/// Japanese analyzers and their hosts read the records. A lead byte followed by
+/// anything else (a CR, a delimiter below 0x40) stands alone, as the WHATWG decoder
+/// reads it. ASCII text is cut the same way in every charset.
+#[derive(Clone)]
+struct Ranges<'a> {
+    bytes: &'a [u8],
+    /// `None`: one piece, the whole.
+    delimiter: Option<u8>,
+    /// Whether double-byte characters must be stepped over.
+    shift_jis: bool,
+    /// Where the next piece starts; past the end when done.
+    at: usize,
+}
+
+impl<'a> Ranges<'a> {
+    /// The pieces of `bytes` between `delimiter`s, read in `charset`.
+    fn new(bytes: &'a [u8], delimiter: Option<u8>, charset: Charset) -> Self {
+        Self {
+            bytes,
+            delimiter,
+            shift_jis: charset == Charset::ShiftJis && !bytes.is_ascii(),
+            at: 0,
+        }
+    }
+}
+
+impl Iterator for Ranges<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let start = self.at;
+        let rest = self.bytes.get(start..)?;
+        let found = self
+            .delimiter
+            .and_then(|delimiter| find_byte(rest, delimiter, self.shift_jis));
+        let end = match found {
+            Some(found) => start + found,
+            None => self.bytes.len(),
+        };
+        // One past the delimiter; past the end after the last piece.
+        self.at = end + 1;
+        Some((start, end))
+    }
+}
+
+// Delimiters are found eight bytes at a time ("SWAR": SIMD within a register): a
+// word of the text is compared with all eight bytes at once and the matches are
+// read off a bit mask. Records and fields are short, with a delimiter every few
+// bytes; a byte-by-byte loop pays a mispredicted branch at most delimiters and a
+// vectorized search (memchr) its setup on every call.
+
+/// Every byte of a word set to 0x7F.
+const LOW_SEVEN: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// The word of up to eight bytes of `bytes` from `at`, little-endian (the byte at
+/// `at` lowest), with the high bit set in `valid` for each byte that exists.
+fn word_at(bytes: &[u8], at: usize) -> (u64, u64) {
+    if let Some(chunk) = bytes.get(at..at.saturating_add(8))
+        && let Ok(chunk) = <[u8; 8]>::try_from(chunk)
+    {
+        return (u64::from_le_bytes(chunk), !LOW_SEVEN);
+    }
+    // Fewer than eight bytes left: assembled in a register (a word stored byte by
+    // byte and then loaded whole stalls the processor until the stores complete).
+    // The first and the last bytes are read as two overlapping pieces and put
+    // together; where they overlap they hold the same bytes.
+    let rest = bytes.get(at..).unwrap_or_default();
+    let len = rest.len();
+    let le = |piece: &[u8]| {
+        piece
+            .iter()
+            .rev()
+            .fold(0u64, |word, byte| word << 8 | u64::from(*byte))
+    };
+    let word = match len {
+        4..=7 => {
+            let low = le(rest.get(..4).unwrap_or_default());
+            let high = le(rest.get(len - 4..).unwrap_or_default());
+            low | high << (8 * (len - 4))
+        }
+        2 | 3 => {
+            let low = le(rest.get(..2).unwrap_or_default());
+            let high = le(rest.get(len - 2..).unwrap_or_default());
+            low | high << (8 * (len - 2))
+        }
+        _ => le(rest.get(..len.min(1)).unwrap_or_default()),
+    };
+    // `len` is below 8 here, so the shift is too.
+    let valid = !LOW_SEVEN & ((1u64 << (8 * len.min(7))) - 1);
+    (word, valid)
+}
+
+/// The high bit of each byte of `word` that equals `byte`, and no other bit (exact:
+/// no carry from one byte into the next).
+fn matches_in(word: u64, byte: u8) -> u64 {
+    let diff = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
+    !((diff & LOW_SEVEN).wrapping_add(LOW_SEVEN) | diff | LOW_SEVEN)
+}
+
+/// The offset in its word of the byte a match mask's lowest bit marks.
+fn lowest_byte(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
+}
+
+/// Where the first `N` pieces of `bytes` between `delimiter`s end, how many pieces
+/// there are (more than `N` when there are more), and whether the bytes scanned (at
+/// least the first `N` pieces) hold an `escape`: `ends[k]` is the end of piece `k`
+/// for `k` below that count. Not for Shift-JIS text with double-byte characters
+/// (see [`Ranges`]).
+fn piece_ends<const N: usize>(
+    bytes: &[u8],
+    delimiter: u8,
+    escape: u8,
+) -> ([usize; N], usize, bool) {
+    let mut ends = [bytes.len(); N];
+    let mut found = 0usize;
+    let mut escapes = 0u64;
+    let mut base = 0usize;
+    while base < bytes.len() {
+        let (word, valid) = word_at(bytes, base);
+        escapes |= matches_in(word, escape) & valid;
+        let mut mask = matches_in(word, delimiter) & valid;
+        while mask != 0 {
+            let Some(end) = ends.get_mut(found) else {
+                return (ends, found + 1, escapes != 0);
+            };
+            *end = base + lowest_byte(mask);
+            found += 1;
+            mask &= mask - 1;
+        }
+        base += 8;
+    }
+    (ends, found + 1, escapes != 0)
+}
+
+/// The byte range of piece `index` (0-based) of the part of `bytes` before the first
+/// `stop` byte, cut at `delimiter`; `None` past the last piece. Not for Shift-JIS
+/// text with double-byte characters (see [`Ranges`]).
+fn piece_range(
+    bytes: &[u8],
+    delimiter: u8,
+    stop: Option<u8>,
+    index: usize,
+) -> Option<(usize, usize)> {
+    let mut start = 0usize;
+    let mut seen = 0usize;
+    let mut base = 0usize;
+    while base < bytes.len() {
+        let (word, valid) = word_at(bytes, base);
+        let mut ends = matches_in(word, delimiter) & valid;
+        let stops = stop.map_or(0, |stop| matches_in(word, stop) & valid);
+        if stops != 0 {
+            // Only the delimiters before the first stop count.
+            ends &= (stops & stops.wrapping_neg()) - 1;
+        }
+        while ends != 0 {
+            let at = base + lowest_byte(ends);
+            if seen == index {
+                return Some((start, at));
+            }
+            seen += 1;
+            start = at + 1;
+            ends &= ends - 1;
+        }
+        if stops != 0 {
+            return (seen == index).then_some((start, base + lowest_byte(stops)));
+        }
+        base += 8;
+    }
+    (seen == index).then_some((start, bytes.len()))
+}
+
+/// The byte range of piece `index` (0-based) of `bytes` cut at `delimiter`, read in
+/// `charset` (see [`Ranges`]); `None` past the last piece.
+fn nth_range(
+    bytes: &[u8],
+    delimiter: u8,
+    index: usize,
+    charset: Charset,
+) -> Option<(usize, usize)> {
+    if charset == Charset::ShiftJis && !bytes.is_ascii() {
+        return Ranges::new(bytes, Some(delimiter), charset).nth(index);
+    }
+    piece_range(bytes, delimiter, None, index)
+}
+
+/// Where `byte` (an ASCII delimiter) first occurs in `bytes`, stepping over Shift-JIS
+/// double-byte characters when `shift_jis` is set (see [`Ranges`]).
+fn find_byte(bytes: &[u8], byte: u8, shift_jis: bool) -> Option<usize> {
+    if !shift_jis {
+        if bytes.len() >= 64 {
+            return memchr::memchr(byte, bytes);
+        }
+        let mut base = 0usize;
+        while base < bytes.len() {
+            let (word, valid) = word_at(bytes, base);
+            let mask = matches_in(word, byte) & valid;
+            if mask != 0 {
+                return Some(base + lowest_byte(mask));
+            }
+            base += 8;
+        }
+        return None;
+    }
+    let mut at = 0usize;
+    while let Some(&current) = bytes.get(at) {
+        if current == byte {
+            return Some(at);
+        }
+        let pair = is_shift_jis_lead(current)
+            && bytes
+                .get(at + 1)
+                .is_some_and(|next| is_shift_jis_trail(*next));
+        at += if pair { 2 } else { 1 };
+    }
+    None
+}
+
+/// A Shift-JIS lead byte (WHATWG Encoding Standard, Shift_JIS decoder).
+fn is_shift_jis_lead(byte: u8) -> bool {
+    matches!(byte, 0x81..=0x9F | 0xE0..=0xFC)
+}
+
+/// A Shift-JIS trail byte (WHATWG Encoding Standard, Shift_JIS decoder).
+fn is_shift_jis_trail(byte: u8) -> bool {
+    matches!(byte, 0x40..=0x7E | 0x80..=0xFC)
+}
+
+/// `raw` as text when reading it needs no decoding: no escape character, and ASCII
+/// (the same in every charset here) or valid UTF-8 in a UTF-8 message.
+fn plain_text(raw: &[u8], escape: u8, charset: Charset) -> Option<&str> {
+    if raw.contains(&escape) || (charset != Charset::Utf8 && !raw.is_ascii()) {
+        return None;
+    }
+    std::str::from_utf8(raw).ok()
 }
 
 /// One field: repeats of components.
 #[derive(Clone, Copy)]
 pub struct Field<'a> {
     raw: &'a [u8],
-    delimiters: Delimiters,
-    charset: Charset,
-    /// False for H-2, the delimiter definition, which is not split.
-    structured: bool,
+    /// `raw` as text when it reads as itself (see `plain_text`): found once per record
+    /// and carried to every repeat and component, so reading their text costs nothing.
+    plain: Option<&'a str>,
+    format: Format,
+}
+
+/// How a field reads: the message's delimiters and charset, and whether the field is
+/// split into repeats and components (all but H-2), packed in one word. Fields are
+/// made and copied many times per record; a word written whole is copied with one
+/// load, where bytes stored one by one and then copied as a word stall the processor
+/// until the stores complete.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Format(u64);
+
+impl Format {
+    /// The bit of the byte after the charset that marks an unsplit field.
+    const UNSTRUCTURED: u64 = 1 << 40;
+
+    /// Fields of a message with `delimiters` in `charset`.
+    fn new(delimiters: Delimiters, charset: Charset) -> Self {
+        let charset = match charset {
+            Charset::Utf8 => 0u8,
+            Charset::Latin1 => 1,
+            Charset::Windows1252 => 2,
+            Charset::ShiftJis => 3,
+        };
+        Self(u64::from_le_bytes([
+            delimiters.field,
+            delimiters.repeat,
+            delimiters.component,
+            delimiters.escape,
+            charset,
+            0,
+            0,
+            0,
+        ]))
+    }
+
+    /// The same, for a field that is not split (H-2).
+    fn unstructured(self) -> Self {
+        Self(self.0 | Self::UNSTRUCTURED)
+    }
+
+    fn delimiters(self) -> Delimiters {
+        let [field, repeat, component, escape, ..] = self.0.to_le_bytes();
+        Delimiters {
+            field,
+            repeat,
+            component,
+            escape,
+        }
+    }
+
+    fn charset(self) -> Charset {
+        match self.0.to_le_bytes() {
+            [_, _, _, _, 1, ..] => Charset::Latin1,
+            [_, _, _, _, 2, ..] => Charset::Windows1252,
+            [_, _, _, _, 3, ..] => Charset::ShiftJis,
+            _ => Charset::Utf8,
+        }
+    }
+
+    fn structured(self) -> bool {
+        self.0 & Self::UNSTRUCTURED == 0
+    }
 }
 
 impl fmt::Debug for Field<'_> {
@@ -708,6 +1266,21 @@ impl fmt::Debug for Field<'_> {
 }
 
 impl<'a> Field<'a> {
+    /// The message's delimiters.
+    fn delimiters(&self) -> Delimiters {
+        self.format.delimiters()
+    }
+
+    /// The message's charset.
+    fn charset(&self) -> Charset {
+        self.format.charset()
+    }
+
+    /// False for H-2, the delimiter definition, which is not split.
+    fn structured(&self) -> bool {
+        self.format.structured()
+    }
+
     /// The raw bytes, escapes not decoded.
     pub fn raw(&self) -> &'a [u8] {
         self.raw
@@ -718,54 +1291,130 @@ impl<'a> Field<'a> {
         self.raw.is_empty()
     }
 
-    /// The repeats (at least one, possibly empty).
-    pub fn repeats(&self) -> impl Iterator<Item = Field<'a>> + '_ {
-        let repeat = if self.structured {
-            Some(self.delimiters.repeat)
-        } else {
-            None
+    /// The part of this field in `start..end`, as a field of the same kind.
+    fn part(&self, (start, end): (usize, usize)) -> Field<'a> {
+        let raw = self.raw.get(start..end).unwrap_or_default();
+        // Delimiters are ASCII, and ASCII bytes are whole characters in UTF-8, so the
+        // plain text's parts start and end on character boundaries.
+        let plain = match self.plain {
+            Some(plain) => plain.get(start..end),
+            None => plain_text(raw, self.delimiters().escape, self.charset()),
         };
-        self.raw
-            .split(move |b| Some(*b) == repeat)
-            .map(|raw| Field { raw, ..*self })
+        Field {
+            raw,
+            plain,
+            ..*self
+        }
+    }
+
+    /// An empty field of the same kind.
+    fn empty(&self) -> Field<'a> {
+        Field {
+            raw: &[],
+            plain: Some(""),
+            ..*self
+        }
+    }
+
+    /// The bytes of the first repeat (the whole field when it is not split).
+    fn first_repeat(&self) -> Field<'a> {
+        if !self.structured() {
+            return *self;
+        }
+        let shift_jis = self.charset() == Charset::ShiftJis && self.plain.is_none();
+        match find_byte(self.raw, self.delimiters().repeat, shift_jis) {
+            Some(end) => self.part((0, end)),
+            None => *self,
+        }
+    }
+
+    /// The repeats (at least one, possibly empty).
+    pub fn repeats(&self) -> impl Iterator<Item = Field<'a>> + use<'a> {
+        let field = *self;
+        let repeat = self.structured().then_some(self.delimiters().repeat);
+        Ranges::new(self.raw, repeat, self.charset()).map(move |range| field.part(range))
     }
 
     /// Repeat `number` (1-based); the field itself if it has no repeats and
     /// `number` is 1; empty past the end.
     pub fn repeat(&self, number: usize) -> Field<'a> {
-        let raw = number
-            .checked_sub(1)
-            .and_then(|index| self.repeats().nth(index))
-            .map_or(&[][..], |field| field.raw);
-        Field { raw, ..*self }
+        let Some(index) = number.checked_sub(1) else {
+            return self.empty();
+        };
+        if !self.structured() {
+            return if index == 0 { *self } else { self.empty() };
+        }
+        nth_range(self.raw, self.delimiters().repeat, index, self.charset())
+            .map_or_else(|| self.empty(), |range| self.part(range))
     }
 
     /// Component `number` (1-based) of the first repeat; empty past the end.
     pub fn component(&self, number: usize) -> Field<'a> {
-        let first = self.repeat(1);
-        let component = self.delimiters.component;
-        let raw = number
-            .checked_sub(1)
-            .and_then(|index| first.raw.split(|b| *b == component).nth(index))
-            .unwrap_or_default();
-        Field { raw, ..*self }
+        let Some(index) = number.checked_sub(1) else {
+            return self.empty();
+        };
+        if self.charset() == Charset::ShiftJis && self.plain.is_none() {
+            let first = self.first_repeat();
+            return nth_range(
+                first.raw,
+                self.delimiters().component,
+                index,
+                self.charset(),
+            )
+            .map_or_else(|| self.empty(), |range| first.part(range));
+        }
+        // The common case: component `index` of the part before the first repeat
+        // delimiter, in one pass.
+        let repeat = self.structured().then_some(self.delimiters().repeat);
+        piece_range(self.raw, self.delimiters().component, repeat, index)
+            .map_or_else(|| self.empty(), |range| self.part(range))
+    }
+
+    /// Finds where the first `N` components of the first repeat are, in one pass,
+    /// without making them: each is made when asked for
+    /// ([`LocatedComponents::get`]). The fast way to read several components.
+    pub fn locate_components<const N: usize>(&self) -> LocatedComponents<'a, N> {
+        let first = self.first_repeat();
+        let delimiters = self.delimiters();
+        let (ends, count) = if self.charset() == Charset::ShiftJis && first.plain.is_none() {
+            let mut ends = [first.raw.len(); N];
+            let mut count = 0usize;
+            let ranges = Ranges::new(first.raw, Some(delimiters.component), self.charset());
+            for (index, (_, end)) in ranges.enumerate() {
+                if let Some(slot) = ends.get_mut(index) {
+                    *slot = end;
+                }
+                count += 1;
+            }
+            (ends, count)
+        } else {
+            let (ends, count, _) =
+                piece_ends::<N>(first.raw, delimiters.component, delimiters.escape);
+            (ends, count)
+        };
+        LocatedComponents {
+            first,
+            repeated: first.raw.len() < self.raw.len(),
+            ends,
+            count,
+        }
     }
 
     /// The components of the first repeat.
-    pub fn components(&self) -> impl Iterator<Item = Field<'a>> + '_ {
-        let component = self.delimiters.component;
-        let first = self.repeat(1);
-        first
-            .raw
-            .split(move |b| *b == component)
-            .map(move |raw| Field { raw, ..first })
+    pub fn components(&self) -> impl Iterator<Item = Field<'a>> + use<'a> {
+        let first = self.first_repeat();
+        Ranges::new(first.raw, Some(self.delimiters().component), self.charset())
+            .map(move |range| first.part(range))
     }
 
     /// The text with escapes decoded and the charset applied; borrowed when
     /// nothing needed decoding. Undefined escapes are kept verbatim (see
     /// [`Field::decode`] to learn about them).
     pub fn text(&self) -> Cow<'a, str> {
-        self.decode(&mut |_| {})
+        match self.plain {
+            Some(plain) => Cow::Borrowed(plain),
+            None => self.decode(&mut |_| {}),
+        }
     }
 
     /// [`Field::text`], reporting each undefined escape sequence to `unknown`.
@@ -777,21 +1426,24 @@ impl<'a> Field<'a> {
     /// | `&H&` `&N&` | nothing (start and end of highlighting) |
     /// | `&.br&` | a line feed |
     /// | anything else, and an unclosed `&` | kept verbatim |
+    ///
+    /// In [`Charset::ShiftJis`], a byte with the escape character's value that is the
+    /// second byte of a double-byte character belongs to that character.
     pub fn decode(&self, unknown: &mut dyn FnMut(&str)) -> Cow<'a, str> {
-        let escape = self.delimiters.escape;
-        // The common case, in one pass: short ASCII text without escapes.
-        if self.raw.iter().all(|b| b.is_ascii() && *b != escape) {
-            return Cow::Borrowed(std::str::from_utf8(self.raw).unwrap_or_default());
+        if let Some(plain) = self.plain {
+            return Cow::Borrowed(plain);
         }
-        if !self.structured || !self.raw.contains(&escape) {
-            return decode_charset(self.raw, self.charset);
+        let escape = self.delimiters().escape;
+        let shift_jis = self.charset() == Charset::ShiftJis && !self.raw.is_ascii();
+        if !self.structured() || find_byte(self.raw, escape, shift_jis).is_none() {
+            return decode_charset(self.raw, self.charset());
         }
         let mut bytes = Vec::with_capacity(self.raw.len());
         let mut rest = self.raw;
-        while let Some(start) = memchr::memchr(escape, rest) {
+        while let Some(start) = find_byte(rest, escape, shift_jis) {
             bytes.extend_from_slice(rest.get(..start).unwrap_or_default());
             let after = rest.get(start + 1..).unwrap_or_default();
-            let Some(close) = memchr::memchr(escape, after) else {
+            let Some(close) = find_byte(after, escape, shift_jis) else {
                 // An unclosed escape character is data.
                 bytes.extend_from_slice(rest.get(start..).unwrap_or_default());
                 rest = &[];
@@ -799,9 +1451,9 @@ impl<'a> Field<'a> {
             };
             let body = after.get(..close).unwrap_or_default();
             match body {
-                b"F" => bytes.push(self.delimiters.field),
-                b"R" => bytes.push(self.delimiters.repeat),
-                b"S" => bytes.push(self.delimiters.component),
+                b"F" => bytes.push(self.delimiters().field),
+                b"R" => bytes.push(self.delimiters().repeat),
+                b"S" => bytes.push(self.delimiters().component),
                 b"E" => bytes.push(escape),
                 b"H" | b"N" => {}
                 b".br" => bytes.push(b'\n'),
@@ -817,14 +1469,14 @@ impl<'a> Field<'a> {
                 }
                 _ => {
                     let verbatim = rest.get(start..start + close + 2).unwrap_or_default();
-                    unknown(&String::from_utf8_lossy(verbatim));
+                    unknown(&decode_charset(verbatim, self.charset()));
                     bytes.extend_from_slice(verbatim);
                 }
             }
             rest = after.get(close + 1..).unwrap_or_default();
         }
         bytes.extend_from_slice(rest);
-        Cow::Owned(decode_charset(&bytes, self.charset).into_owned())
+        Cow::Owned(decode_charset(&bytes, self.charset()).into_owned())
     }
 }
 
@@ -837,6 +1489,9 @@ pub fn decode_charset(bytes: &[u8], charset: Charset) -> Cow<'_, str> {
         Charset::Utf8 => String::from_utf8_lossy(bytes),
         Charset::Latin1 => Cow::Owned(bytes.iter().map(|b| char::from(*b)).collect()),
         Charset::Windows1252 => Cow::Owned(bytes.iter().map(|b| windows_1252(*b)).collect()),
+        // WHATWG Shift_JIS (what Windows code page 932 writes): ASCII bytes are ASCII,
+        // malformed sequences become U+FFFD.
+        Charset::ShiftJis => encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes).0,
     }
 }
 
@@ -929,17 +1584,15 @@ mod tests {
             escape(text, delimiters, &mut escaped);
             let field = Field {
                 raw: &escaped,
-                delimiters,
-                charset: Charset::Utf8,
-                structured: true,
+                plain: None,
+                format: Format::new(delimiters, Charset::Utf8),
             };
             assert_eq!(field.text(), text, "{}", String::from_utf8_lossy(&escaped));
         }
         let field = Field {
             raw: b"A&H&B&N&C&X41&&Zlocal&&",
-            delimiters,
-            charset: Charset::Utf8,
-            structured: true,
+            plain: None,
+            format: Format::new(delimiters, Charset::Utf8),
         };
         let mut unknown = Vec::new();
         assert_eq!(
@@ -1013,6 +1666,157 @@ mod tests {
         )));
     }
 
+    fn shift_jis(text: &str) -> Vec<u8> {
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+        assert!(!unmappable);
+        bytes.into_owned()
+    }
+
+    fn shift_jis_options() -> RecordOptions {
+        RecordOptions {
+            charset: Charset::ShiftJis,
+            ..RecordOptions::default()
+        }
+    }
+
+    /// ソ (83 5C), タ (83 5E) and ポ (83 7C) end in the bytes of `\`, `^` and `|`.
+    #[test]
+    fn shift_jis_trail_bytes_are_not_delimiters() {
+        let text = shift_jis(
+            "H|\\^&\rP|1||PID-1||ソノダ^タロウ||19720915|M\rC|1|I|ポンプ表示^再測定|G\rL|1|N\r",
+        );
+        assert!(text.windows(2).any(|pair| pair == [0x83, b'|']));
+        let (message, warnings) = Message::parse(&text, &shift_jis_options()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let patient = message.record(1).unwrap();
+        assert_eq!(patient.field_count(), 9);
+        let name = patient.field(6);
+        assert_eq!(name.repeats().count(), 1);
+        assert_eq!(name.components().count(), 2);
+        assert_eq!(name.component(1).text(), "ソノダ");
+        assert_eq!(name.component(2).text(), "タロウ");
+        assert_eq!(patient.field(9).text(), "M");
+        let comment = message.record(2).unwrap();
+        assert_eq!(comment.field_count(), 5);
+        assert_eq!(comment.field(4).text(), "ポンプ表示^再測定");
+        assert_eq!(comment.field(4).component(2).text(), "再測定");
+        assert_eq!(comment.field(5).text(), "G");
+        // Every way of reading fields agrees.
+        let located = comment.locate_fields::<5>();
+        let first = comment.first_fields::<5>();
+        for (number, field) in comment.fields().enumerate() {
+            assert_eq!(field.text(), comment.field(number + 1).text());
+            assert_eq!(field.text(), located.get(number + 1).text());
+            assert_eq!(field.text(), first[number].text());
+        }
+        let parts = name.locate_components::<4>();
+        assert_eq!(parts.get(1).text(), "ソノダ");
+        assert_eq!(parts.get(2).text(), "タロウ");
+        assert_eq!(parts.len(), 2);
+        // Past the components located: read again, and counted all the same.
+        let one = name.locate_components::<1>();
+        assert_eq!(one.get(2).text(), "タロウ");
+        assert_eq!(one.len(), 2);
+    }
+
+    /// With `\` as the escape character (Cepheid's `|@^\`), the 0x5C that ends 表 opens no
+    /// escape sequence; the real one after it does.
+    #[test]
+    fn shift_jis_trail_bytes_open_no_escape() {
+        let text = shift_jis("H|@^\\\rC|1|I|表示\\F\\OK|G\rL|1|N\r");
+        let (message, _) = Message::parse(&text, &shift_jis_options()).unwrap();
+        assert_eq!(message.record(1).unwrap().field(4).text(), "表示|OK");
+    }
+
+    /// A lead byte with no trail byte after it (here a space) stands alone: it cannot
+    /// hide the byte after it. A lead byte followed by a byte in the trail range is a
+    /// character, whatever the sender meant: `83 7C` is ポ.
+    #[test]
+    fn shift_jis_lead_bytes_pair_only_with_trail_bytes() {
+        let text = b"H|\\^&\rC|1|\x83 |x|G\rC|1|\x83|x|G\rL|1|N\r";
+        let (message, _) = Message::parse(text, &shift_jis_options()).unwrap();
+        let alone = message.record(1).unwrap();
+        assert_eq!(alone.field(3).text(), "\u{fffd} ");
+        assert_eq!(alone.field(4).text(), "x");
+        let paired = message.record(2).unwrap();
+        assert_eq!(paired.field(3).text(), "ポx");
+        assert_eq!(paired.field_count(), 4);
+        // Bytes that are no Shift-JIS at all decode to replacement characters.
+        assert_eq!(
+            decode_charset(b"\xff\xfd", Charset::ShiftJis),
+            "\u{fffd}\u{fffd}"
+        );
+    }
+
+    #[test]
+    fn every_charset_reads_ascii_the_same() {
+        for charset in [
+            Charset::Utf8,
+            Charset::Latin1,
+            Charset::Windows1252,
+            Charset::ShiftJis,
+        ] {
+            let options = RecordOptions {
+                charset,
+                ..RecordOptions::default()
+            };
+            let (message, _) = Message::parse(ROCHE_LIKE, &options).unwrap();
+            assert_eq!(
+                message.record(4).unwrap().field(4).text(),
+                "Hemolysis|index 2"
+            );
+            assert_eq!(
+                message.record(3).unwrap().field(3).component(4).text(),
+                "GLU"
+            );
+        }
+    }
+
+    /// The word-at-a-time scans against plain loops, on the edge cases: pieces at
+    /// either end, empty pieces, a stop byte in the first word or past it, delimiters
+    /// exactly at a word boundary.
+    #[test]
+    fn word_scans_agree_with_byte_loops() {
+        let inputs: [&[u8]; 8] = [
+            b"",
+            b"|",
+            b"abc",
+            b"a|b||c|",
+            b"1234567|89|",
+            b"12345678|1234567|",
+            b"|||||||||||||||||",
+            b"a^b\\c^d|e",
+        ];
+        for bytes in inputs {
+            let naive: Vec<(usize, usize)> = {
+                let mut out = Vec::new();
+                let mut start = 0;
+                for (at, byte) in bytes.iter().enumerate() {
+                    if *byte == b'|' {
+                        out.push((start, at));
+                        start = at + 1;
+                    }
+                }
+                out.push((start, bytes.len()));
+                out
+            };
+            let (ends, count, _) = piece_ends::<32>(bytes, b'|', b'&');
+            assert_eq!(count, naive.len(), "{bytes:?}");
+            for (index, (start, end)) in naive.iter().enumerate() {
+                assert_eq!(ends[index], *end, "{bytes:?}");
+                assert_eq!(piece_range(bytes, b'|', None, index), Some((*start, *end)));
+            }
+            assert_eq!(piece_range(bytes, b'|', None, naive.len()), None);
+            assert_eq!(
+                find_byte(bytes, b'|', false),
+                bytes.iter().position(|b| *b == b'|')
+            );
+        }
+        // The stop byte ends the part that is cut.
+        assert_eq!(piece_range(b"a^b\\c^d", b'^', Some(b'\\'), 1), Some((2, 3)));
+        assert_eq!(piece_range(b"a^b\\c^d", b'^', Some(b'\\'), 2), None);
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -1044,6 +1848,80 @@ mod tests {
                     prop_assert_eq!(record.field(index + 2).text(), field.as_str());
                 }
                 prop_assert_eq!(message.as_bytes(), &text[..]);
+            }
+
+            /// The word-at-a-time scans find what a byte loop finds, for any bytes.
+            #[test]
+            fn word_scans_match_byte_loops(
+                bytes in proptest::collection::vec(prop_oneof![Just(b'|'), Just(b'^'), Just(b'\\'), any::<u8>()], 0..80),
+                index in 0usize..12,
+            ) {
+                let positions: Vec<usize> = bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'|')
+                    .map(|(at, _)| at)
+                    .collect();
+                let (ends, count, escaped) = piece_ends::<8>(&bytes, b'|', b'^');
+                prop_assert_eq!(count.min(9), (positions.len() + 1).min(9));
+                for (slot, position) in ends.iter().zip(&positions) {
+                    prop_assert_eq!(slot, position);
+                }
+                if positions.len() < 8 {
+                    prop_assert_eq!(ends[positions.len()], bytes.len());
+                }
+                if positions.len() < 8 {
+                    prop_assert_eq!(escaped, bytes.contains(&b'^'));
+                }
+                let naive = bytes.split(|b| *b == b'|').nth(index).map(|piece| {
+                    let start = piece.as_ptr() as usize - bytes.as_ptr() as usize;
+                    (start, start + piece.len())
+                });
+                prop_assert_eq!(piece_range(&bytes, b'|', None, index), naive);
+                let first_repeat = bytes.split(|b| *b == b'\\').next().unwrap_or_default();
+                let naive = first_repeat.split(|b| *b == b'^').nth(index).map(|piece| {
+                    let start = piece.as_ptr() as usize - bytes.as_ptr() as usize;
+                    (start, start + piece.len())
+                });
+                prop_assert_eq!(piece_range(&bytes, b'^', Some(b'\\'), index), naive);
+                prop_assert_eq!(find_byte(&bytes, b'|', false), positions.first().copied());
+            }
+
+            /// Shift-JIS text written by the message builder reads back unchanged, and
+            /// every field boundary is where the writer put it, whatever delimiter bytes
+            /// the double-byte characters contain. Characters Shift-JIS lacks are written
+            /// as `?`.
+            #[test]
+            fn shift_jis_text_reads_back(
+                texts in proptest::collection::vec("[ソタポ表能十予ア-ン亜-熙a-z|^&\\\\ ]{0,12}", 1..6),
+            ) {
+                let mut builder = crate::write::MessageBuilder::new(Delimiters::default())
+                    .unwrap()
+                    .with_charset(Charset::ShiftJis);
+                builder
+                    .record(RecordType::HEADER, |_| {})
+                    .unwrap()
+                    .record(RecordType::COMMENT, |comment| {
+                        for (index, field) in texts.iter().enumerate() {
+                            comment.text(index + 2, field);
+                        }
+                    })
+                    .unwrap();
+                let text = builder.finish();
+                let (message, _) = Message::parse(&text, &shift_jis_options()).unwrap();
+                let record = message.record(1).unwrap();
+                for (index, field) in texts.iter().enumerate() {
+                    let expected: String = field
+                        .chars()
+                        .map(|character| {
+                            let mut utf8 = [0u8; 4];
+                            let (_, _, unmappable) =
+                                encoding_rs::SHIFT_JIS.encode(character.encode_utf8(&mut utf8));
+                            if unmappable { '?' } else { character }
+                        })
+                        .collect();
+                    prop_assert_eq!(record.field(index + 2).text(), expected);
+                }
             }
 
             /// Arbitrary bytes never panic, and the messages found cover the input

@@ -389,13 +389,12 @@ fn encode_value(text: &str, delimiters: Delimiters, charset: Charset, out: &mut 
                 out.push(hex_digit(byte));
                 out.push(delimiters.escape);
             }
-            None => match single_byte(character, charset) {
-                Some(byte) => out.push(byte),
-                None => {
+            None => {
+                if !push_in_charset(character, charset, out) {
                     out.push(b'?');
                     replaced = replaced.saturating_add(1);
                 }
-            },
+            }
         }
     }
     record::escape(text.get(run_start..).unwrap_or_default(), delimiters, out);
@@ -410,12 +409,38 @@ fn hex_digit(nibble: u8) -> u8 {
     }
 }
 
+/// Appends the bytes of a non-ASCII `character` in `charset`; `false` (nothing written)
+/// when the charset has no such character.
+fn push_in_charset(character: char, charset: Charset, out: &mut Vec<u8>) -> bool {
+    if charset == Charset::ShiftJis {
+        // One character: at most two bytes. Written raw, also when the second byte has a
+        // delimiter's value: readers of Shift-JIS step over double-byte characters (see
+        // `Charset::ShiftJis`), and escaping half a character would mean nothing to them.
+        let mut utf8 = [0u8; 4];
+        let (bytes, _, unmappable) =
+            encoding_rs::SHIFT_JIS.encode(character.encode_utf8(&mut utf8));
+        if unmappable {
+            return false;
+        }
+        out.extend_from_slice(&bytes);
+        return true;
+    }
+    match single_byte(character, charset) {
+        Some(byte) => {
+            out.push(byte);
+            true
+        }
+        None => false,
+    }
+}
+
 /// The byte `character` is written as in a single-byte `charset`, if it has one.
 fn single_byte(character: char, charset: Charset) -> Option<u8> {
     let code = u32::from(character);
     match charset {
         // UTF-8 text never reaches here; a multi-byte character has no single byte.
-        Charset::Utf8 => None,
+        // Shift-JIS is not single-byte (see `push_in_charset`).
+        Charset::Utf8 | Charset::ShiftJis => None,
         Charset::Latin1 => u8::try_from(code).ok(),
         Charset::Windows1252 => {
             // Windows-1252 is Latin-1 except in 0x80..=0x9F, which the reader's table decodes;
@@ -1115,6 +1140,36 @@ mod tests {
         );
         frame::validate_text(&text).unwrap();
         assert_eq!(parse(&text).record(1).unwrap().field(4).text(), nasty);
+    }
+
+    /// Shift-JIS characters are written as their two bytes, raw even when the second
+    /// byte is a delimiter's (ソ is 83 5C): readers of Shift-JIS step over them.
+    /// Characters Shift-JIS lacks become `?` and are counted.
+    #[test]
+    fn shift_jis_writes_double_byte_characters_raw() {
+        let mut message = MessageBuilder::new(Delimiters::default())
+            .unwrap()
+            .with_charset(Charset::ShiftJis);
+        message
+            .record(RecordType::HEADER, |_| {})
+            .unwrap()
+            .record(RecordType::PATIENT, |p| {
+                p.components(6, ["ソノダ", "タロウ"]).text(7, "€|");
+            })
+            .unwrap();
+        assert_eq!(message.replaced(), 1);
+        let text = message.finish();
+        assert!(text.windows(3).any(|w| w == [0x83, 0x5C, 0x83]), "ソノ raw");
+        let options = RecordOptions {
+            charset: Charset::ShiftJis,
+            ..RecordOptions::default()
+        };
+        let (parsed, _) = Message::parse(&text, &options).unwrap();
+        let patient = parsed.record(1).unwrap();
+        assert_eq!(patient.field(6).component(1).text(), "ソノダ");
+        assert_eq!(patient.field(6).component(2).text(), "タロウ");
+        assert_eq!(patient.field(7).text(), "?|");
+        frame::validate_text(&text).unwrap();
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub(crate) enum TextCharset {
     Latin1,
     /// Windows-1252.
     Windows1252,
+    /// Shift-JIS (Windows code page 932), as Japanese analyzers send.
+    ShiftJis,
 }
 
 /// How to read inputs.
@@ -197,6 +199,7 @@ pub(crate) fn record_options(strict: bool, charset: TextCharset) -> RecordOption
             TextCharset::Utf8 => Charset::Utf8,
             TextCharset::Latin1 => Charset::Latin1,
             TextCharset::Windows1252 => Charset::Windows1252,
+            TextCharset::ShiftJis => Charset::ShiftJis,
         },
         ..RecordOptions::default()
     }

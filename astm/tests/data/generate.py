@@ -793,6 +793,85 @@ def biorad_ih_double_cr_lowercase_extra_fields():
     ))
 
 
+# --------------------------------------------------------------------------------------------
+# Shift-JIS and calibration
+# --------------------------------------------------------------------------------------------
+
+def framed_etb_per_record(text: bytes) -> bytes:
+    """Each record its own frame, ETB after all but the last (cobas c111)."""
+    session = Session()
+    session.enq()
+    session.etb_per_record(text)
+    session.eot()
+    return bytes(session.wire)
+
+
+@fixture
+def shift_jis_patient_name_and_comment():
+    # A Japanese chemistry analyzer (Hitachi 7600 / cobas "cobas type" records) writing
+    # Shift-JIS (code page 932). The second byte of a double-byte character can be a
+    # delimiter's byte: ソ is 83 5C (`\`), タ 83 5E (`^`), ポ 83 7C (`|`), 表 95 5C. The
+    # name `ソノダ^タロウ` is two components; the comment holds ポ and 表. Frames of 204
+    # bytes cut ポ between its two bytes. Read with Charset::ShiftJis.
+    session = Session()
+    session.enq()
+    session.message(records(
+        "H|\\^&|||H7600^1|||||host|RSUPL^REAL|P|1|20240405101530",
+        "P|1||PID-3391||ソノダ^タロウ||19720915|M",
+        "O|1|S24-7070|0^50005^005^^S1^SC|^^^717^\\^^^690^|R||20240405093000||||N||||1"
+        "|||||||20240405101500|||F",
+        "C|1|I|ポンプ表示異常のため再測定|G",
+        "R|1|^^^717/|5.8|mmol/l||N||F||OP1|||P1",
+        "C|1|I|溶血^軽度|G",
+        "R|2|^^^690/|71|umol/l||N||F||OP1|||P1",
+        "L|1|N",
+        encoding="cp932",
+    ), max_text=204)
+    session.eot()
+    return bytes(session.wire)
+
+
+@fixture
+def roche_cobas_c111_calibration_m_cr():
+    # Two calibrations as cobas c 111 manufacturer records of type CR (host interface
+    # manual §5.2.2.10): a photometric two-point calibration accepted by the system
+    # (`A^$SYS$`), and an ISE calibration calculated with flags and not accepted (`F`),
+    # with one replicate and a data alarm. Every record its own ETB frame, as the c111
+    # sends results. A comment after the first record. Values and lots invented.
+    return framed_etb_per_record(records(
+        "H|\\^&|||c111^Roche^c111^4.2.2.1730^1^13147|||||host|RSUPL^REAL|P|1|20240402072000",
+        "M|1|CR^BM^c111^1|717^GLUC2|61472301|mmol/L|BS^GLUC2||N^R|2|20240402071522|A^$SYS$||"
+        "3.364000E+01^-7.064000E-02|SD^^^17354601|0^0.0021^0.0019^0.0023^0^0\\"
+        "16.2^0.4817^0.4809^0.4825^0^0",
+        "C|1|I|Calibration after reagent lot change|G",
+        "M|2|CR^BM^c111^1|989^NA|EL240311|mmol/L|EL^NA||N^R|1|20240402071948|F^OPER2||"
+        "58.2^1.012|SD^^^ISE24031|150^0.1521^0.1521^1^0",
+        "L|1|N",
+    ))
+
+
+@fixture
+def calibrator_orders_specimen_descriptor():
+    # Calibrator runs sent as ordinary orders, marked by the specimen descriptor `CAL` in
+    # O-16: LIS02-A2 has no calibrator code, so the site configures the marker
+    # (CalibrationMarkers::specimen_types). Two calibrator levels of one test, a comment on
+    # the second, then a patient order in the same message, which stays a result report.
+    return framed(records(
+        "H|\\^&|||CHEM-1^3.1^A1902|||||LIS||P|LIS2-A2|20240403061210",
+        "P|1",
+        "O|1|CAL-GLU-1||^^^GLU|R|20240403060000|||||N||||CAL",
+        "R|1|^^^GLU|0.0120|Abs||N||F||OP7|20240403060412|20240403060530",
+        "R|2|^^^GLU|0.0131|Abs||N||F||OP7|20240403060412|20240403060530",
+        "O|2|CAL-GLU-2||^^^GLU|R|20240403060000|||||N||||CAL",
+        "R|1|^^^GLU|0.4817|Abs||N||F||OP7|20240403060412|20240403060611",
+        "C|1|I|Calibrator lot 17354601|G",
+        "P|2|PID-77",
+        "O|1|S24-9001||^^^GLU|R|20240403055000|||||N||||SER",
+        "R|1|^^^GLU|5.2|mmol/L|3.9-6.1|N||F||OP7|20240403060412|20240403060650",
+        "L|1|N",
+    ))
+
+
 def main():
     SESSIONS.mkdir(parents=True, exist_ok=True)
     for stale in list(SESSIONS.glob("*.bin")) + list(SESSIONS.glob("*.script")):

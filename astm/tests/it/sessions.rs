@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use labwire_astm::Error;
 use labwire_astm::frame::{self, ACK, Checksum, FrameDecoder, FrameItem, FrameKind, NAK};
 use labwire_astm::link::{Direction, Instant, Link, LinkConfig, LinkEvent, Role, Warning};
-use labwire_astm::model::{Dialect, to_events};
+use labwire_astm::model::{CalibrationMarkers, Dialect, to_events};
 use labwire_astm::record::{Charset, Message, RecordOptions, parse_messages};
-use labwire_model::{LabEvent, LabResult, ResultValue};
+use labwire_model::{CalibrationState, LabEvent, LabResult, Outcome, ResultValue, SubstanceType};
 
 /// How a fixture's bytes reach the record parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,14 @@ const fn framed(name: &'static str, dialect: Dialect) -> Fixture {
 const GENERIC: Dialect = Dialect::generic();
 const ROCHE: Dialect = Dialect::roche_cobas();
 const SYSMEX: Dialect = Dialect::sysmex_xn();
+/// A site whose analyzer sends calibrator runs as orders with `CAL` in O-16.
+const SITE_CALIBRATORS: Dialect = Dialect {
+    calibration: CalibrationMarkers {
+        specimen_types: &["CAL"],
+        ..CalibrationMarkers::NONE
+    },
+    ..Dialect::generic()
+};
 
 /// Every fixture, with the dialect and charset of the instrument it imitates.
 const FIXTURES: &[Fixture] = &[
@@ -94,6 +102,12 @@ const FIXTURES: &[Fixture] = &[
     framed("phadia_immunocap_zero_dates", GENERIC),
     framed("missing_l_record", GENERIC),
     framed("biorad_ih_double_cr_lowercase_extra_fields", GENERIC),
+    Fixture {
+        charset: Charset::ShiftJis,
+        ..framed("shift_jis_patient_name_and_comment", ROCHE)
+    },
+    framed("roche_cobas_c111_calibration_m_cr", ROCHE),
+    framed("calibrator_orders_specimen_descriptor", SITE_CALIBRATORS),
 ];
 
 fn data_dir() -> PathBuf {
@@ -246,6 +260,9 @@ fn result_records(texts: &[Vec<u8>]) -> usize {
         .count()
 }
 
+/// The results the R records became: in result reports, QC runs, and calibrations read
+/// from orders (a calibration read from a manufacturer record has its calibrator levels as
+/// results, which are no R records).
 fn results(events: &[LabEvent]) -> Vec<&LabResult> {
     events
         .iter()
@@ -253,6 +270,15 @@ fn results(events: &[LabEvent]) -> Vec<&LabResult> {
             match event {
                 LabEvent::Results(report) => report.results.iter().collect(),
                 LabEvent::Qc(qc) => qc.results.iter().map(|qc| &qc.result).collect(),
+                LabEvent::Calibration(calibration)
+                    if calibration
+                        .provenance
+                        .location
+                        .as_deref()
+                        .is_some_and(|location| location.starts_with("O record")) =>
+                {
+                    calibration.results.iter().collect()
+                }
                 _ => Vec::new(),
             }
         })
@@ -523,6 +549,15 @@ fn fixtures_have_the_framing_they_claim() {
     assert!(matches!(bad[1].3, Checksum::Mismatch { .. }));
     assert_eq!(bad[2].3, Checksum::Valid);
 
+    // The Shift-JIS session is cut between the two bytes of `ポ` (83 7C).
+    let (sjis_texts, _) = session_texts(fixture("shift_jis_patient_name_and_comment"));
+    let sjis = bytes_of(fixture("shift_jis_patient_name_and_comment"));
+    let cut = sjis.windows(2).position(|w| w == [0x83, 0x17]).unwrap();
+    // Lead byte, ETB, checksum, CR LF, STX, frame number 2, then the trail byte.
+    assert_eq!(&sjis[cut + 4..cut + 8], b"\r\n\x022");
+    assert_eq!(sjis[cut + 8], 0x7C, "the trail byte opens the second frame");
+    assert!(sjis_texts[0].windows(2).any(|w| w == [0x83, 0x7C]));
+
     let large = bytes_of(fixture("yumizen_h500_histogram_m_record_26kb"));
     let (texts, _) = session_texts(fixture("yumizen_h500_histogram_m_record_26kb"));
     let m_record = texts[0]
@@ -770,4 +805,206 @@ fn records_after_the_l_record_do_not_lose_the_messages_before_them() {
             .iter()
             .any(|w| w.kind == labwire_astm::record::RecordWarningKind::AfterTerminator)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shift-JIS and calibration
+// ---------------------------------------------------------------------------------------------
+
+/// `ソ` (83 5C), `タ` (83 5E) and `ポ` (83 7C) end in the bytes of `\`, `^` and `|`: read as
+/// Shift-JIS, each stays one character and no field, repeat or component is cut at it.
+#[test]
+fn shift_jis_double_byte_characters_are_never_cut_at_a_delimiter_byte() {
+    let events = reports("shift_jis_patient_name_and_comment");
+    let [LabEvent::Results(report)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    let name = report
+        .patient
+        .as_ref()
+        .unwrap()
+        .name
+        .as_ref()
+        .unwrap()
+        .expose();
+    assert_eq!(name.family.as_deref(), Some("ソノダ"));
+    assert_eq!(name.given.as_deref(), Some("タロウ"));
+    assert_eq!(report.notes, ["ポンプ表示異常のため再測定"]);
+    let codes: Vec<&str> = report
+        .results
+        .iter()
+        .map(|r| r.test.code.as_str())
+        .collect();
+    assert_eq!(codes, ["717", "690"]);
+    assert_eq!(report.results[0].notes, ["溶血 軽度"]);
+    assert_eq!(
+        report
+            .patient
+            .as_ref()
+            .unwrap()
+            .sex
+            .as_ref()
+            .unwrap()
+            .expose()
+            .code(),
+        "M",
+        "the fields after the name keep their numbers"
+    );
+    let tests: Vec<&str> = report
+        .order
+        .as_ref()
+        .unwrap()
+        .tests
+        .iter()
+        .map(|test| test.code.as_str())
+        .collect();
+    assert_eq!(tests, ["717", "690"]);
+}
+
+/// The same bytes read as Latin-1 (a misconfigured instrument) fall apart exactly where the
+/// Shift-JIS scan keeps them together: the check that the fixture tests what it claims.
+#[test]
+fn shift_jis_bytes_read_as_latin1_are_cut_at_the_trail_bytes() {
+    let (texts, _) = session_texts(fixture("shift_jis_patient_name_and_comment"));
+    let options = RecordOptions {
+        charset: Charset::Latin1,
+        ..RecordOptions::default()
+    };
+    let (messages, _) = parse_messages(&texts[0], &options).unwrap();
+    let patient = messages[0].record(1).unwrap();
+    // `ソ`'s 0x5C is taken for the repeat delimiter, `タ`'s 0x5E for a component.
+    assert_eq!(patient.field(6).repeats().count(), 2);
+    let comment = messages[0].record(3).unwrap();
+    // `ポ`'s 0x7C is taken for a field delimiter: the comment has a field too many.
+    assert_eq!(comment.field_count(), 6);
+}
+
+#[test]
+fn roche_calibration_records_become_calibrations() {
+    let events = reports("roche_cobas_c111_calibration_m_cr");
+    let [
+        LabEvent::Calibration(glucose),
+        LabEvent::Calibration(sodium),
+    ] = events.as_slice()
+    else {
+        panic!("{events:?}")
+    };
+    let test = glucose.test.as_ref().unwrap();
+    assert_eq!(
+        (test.code.as_str(), test.display.as_deref()),
+        ("717", Some("GLUC2"))
+    );
+    assert_eq!(glucose.state, Some(CalibrationState::Calibrated));
+    assert_eq!(glucose.outcome, Some(Outcome::Pass));
+    assert_eq!(glucose.at.unwrap().format_astm(), "20240402071522");
+    assert_eq!(glucose.instrument.name.as_deref(), Some("c111"));
+    let lots: Vec<(Option<SubstanceType>, Option<&str>)> = glucose
+        .substances
+        .iter()
+        .map(|lot| (lot.kind.clone(), lot.lot.as_deref()))
+        .collect();
+    assert_eq!(
+        lots,
+        [
+            (Some(SubstanceType::SingleTestReagent), Some("61472301")),
+            (Some(SubstanceType::Calibrator), Some("17354601")),
+        ]
+    );
+    // Two levels, each its signal and two replicates; the target in a note.
+    assert_eq!(glucose.results.len(), 2);
+    let high = &glucose.results[1];
+    assert_eq!(high.sequence, Some(2));
+    let ResultValue::Quantity(signal) = &high.value else {
+        panic!("{:?}", high.value)
+    };
+    assert_eq!(signal.value.as_str(), "0.4817");
+    assert_eq!(high.additional_values.len(), 2);
+    assert_eq!(
+        high.raw_value.as_deref(),
+        Some("16.2^0.4817^0.4809^0.4825^0^0")
+    );
+    assert_eq!(high.notes, ["calibrator level 2, target 16.2 mmol/L"]);
+    assert!(high.interpretation.is_empty(), "data alarm 0 is no flag");
+    assert_eq!(high.operator.as_ref().unwrap().expose(), "$SYS$");
+    assert!(
+        glucose
+            .notes
+            .iter()
+            .any(|note| note == "Calibration after reagent lot change"),
+        "the comment after the record: {:?}",
+        glucose.notes
+    );
+    assert!(
+        glucose
+            .notes
+            .iter()
+            .any(|note| note.starts_with("curve parameters 3.364000E+01"))
+    );
+
+    // The ISE calibration was calculated with flags and not accepted: no verdict.
+    assert_eq!((sodium.state.clone(), sodium.outcome.clone()), (None, None));
+    assert!(
+        sodium
+            .notes
+            .iter()
+            .any(|note| note.contains("with flags, not accepted"))
+    );
+    assert_eq!(sodium.results.len(), 1);
+    assert_eq!(sodium.results[0].additional_values.len(), 1);
+    assert_eq!(sodium.results[0].interpretation[0].code(), "1");
+    assert_eq!(
+        sodium.substances[0].kind,
+        Some(SubstanceType::OtherSubstance)
+    );
+    assert!(
+        sodium.provenance.warnings.is_empty(),
+        "{:?}",
+        sodium.provenance
+    );
+}
+
+#[test]
+fn calibration_records_stay_raw_for_dialects_without_them() {
+    let (texts, _) = session_texts(fixture("roche_cobas_c111_calibration_m_cr"));
+    let (messages, _) = parse_messages(&texts[0], &RecordOptions::default()).unwrap();
+    let events = to_events(&messages[0], &Dialect::generic());
+    assert!(events.is_empty(), "{events:?}");
+}
+
+#[test]
+fn calibrator_orders_become_calibrations_and_patient_orders_stay_results() {
+    let events = reports("calibrator_orders_specimen_descriptor");
+    let [
+        LabEvent::Calibration(low),
+        LabEvent::Calibration(high),
+        LabEvent::Results(patient),
+    ] = events.as_slice()
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(low.test.as_ref().unwrap().code, "GLU");
+    assert_eq!(low.results.len(), 2);
+    assert_eq!(low.at.unwrap().format_astm(), "20240403060530");
+    assert_eq!(
+        low.substances[0].material.as_ref().unwrap().code,
+        "CAL-GLU-1",
+        "the calibrator specimen names the material"
+    );
+    assert_eq!(high.results[0].notes, ["Calibrator lot 17354601"]);
+    assert_eq!((low.state.clone(), low.outcome.clone()), (None, None));
+    assert_eq!(patient.results.len(), 1);
+    assert_eq!(
+        patient.specimen.as_ref().unwrap().ids[0].expose().value,
+        "S24-9001"
+    );
+    // Without the site's marker, the same session is three result reports.
+    let (texts, _) = session_texts(fixture("calibrator_orders_specimen_descriptor"));
+    let (messages, _) = parse_messages(&texts[0], &RecordOptions::default()).unwrap();
+    let plain = to_events(&messages[0], &Dialect::generic());
+    assert!(
+        plain
+            .iter()
+            .all(|event| matches!(event, LabEvent::Results(_)))
+    );
+    assert_eq!(plain.len(), 3);
 }

@@ -456,10 +456,11 @@ fn listener_config(
         None | Some("utf8") => TextCharset::Utf8,
         Some("latin1") => TextCharset::Latin1,
         Some("windows1252") => TextCharset::Windows1252,
+        Some("shift-jis") => TextCharset::ShiftJis,
         Some(other) => {
             return Err(error(
                 &field("charset"),
-                format!("{other:?}: expected utf8, latin1 or windows1252"),
+                format!("{other:?}: expected utf8, latin1, windows1252 or shift-jis"),
             ));
         }
     };
