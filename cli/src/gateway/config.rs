@@ -25,6 +25,7 @@
 //! bind = "0.0.0.0:2575"
 //! instrument = "cobas-c311"                       # the topic slug of what connects here
 //! area = "chemistry"                              # default: the mapping's area
+//! site = "north-campus"                           # default: the mapping's site
 //! ```
 //!
 //! Secrets are read from files or the environment, never from the configuration text
@@ -228,6 +229,7 @@ struct RawListener {
     protocol: Protocol,
     bind: String,
     instrument: String,
+    site: Option<String>,
     area: Option<String>,
     max_message_bytes: Option<usize>,
     max_connections: Option<usize>,
@@ -435,6 +437,9 @@ fn listener_config(
     let mut value = mapping.clone();
     if let Value::Object(table) = &mut value {
         table.insert("instrument".into(), Value::String(raw.instrument.clone()));
+        if let Some(site) = &raw.site {
+            table.insert("site".into(), Value::String(site.clone()));
+        }
         if let Some(area) = &raw.area {
             table.insert("area".into(), Value::String(area.clone()));
         }
@@ -523,6 +528,16 @@ mod tests {
         assert_eq!(listener.mapping.instrument().unwrap().as_str(), "chem-1");
         assert!(listener.mapping.instruments().is_empty());
         assert_eq!(config.mapping.instruments().len(), 1);
+        assert_eq!(listener.mapping.site().as_str(), "site-a");
+        let text = "[mapping]\nsite = \"site-a\"\ngateway = \"gw\"\nprivacy = \"full\"\n\
+                    [[listeners]]\nprotocol = \"astm\"\nbind = \"127.0.0.1:1\"\n\
+                    instrument = \"i\"\nsite = \"site-b\"\narea = \"hem\"\n";
+        let config = parse(text, Path::new(".")).unwrap();
+        let mapping = &config.listeners[0].mapping;
+        assert_eq!(
+            (mapping.site().as_str(), mapping.area().as_str()),
+            ("site-b", "hem")
+        );
     }
 
     #[test]
