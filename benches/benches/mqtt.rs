@@ -1,8 +1,20 @@
 //! Benchmarks of the MQTT mapping: a typical 4-result report to a JSON and a CBOR
 //! message under the default (pseudonymized) and `full` profiles, and topic checks.
-//! Each bench first checks what it times. The report is about 1.9 KB of JSON (1.5 KB
-//! of CBOR).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+//! The report is about 1.9 KB of JSON (1.5 KB of CBOR).
+//!
+//! Tokens (keyed HMAC-SHA256) are cached per configuration, so mapping the same
+//! report again mostly looks them up. The plain cases measure that (a re-sent report,
+//! or the next report on the same specimen); the `fresh_ids` cases cycle through 64
+//! reports with distinct patient, specimen and order ids, more token inputs than the
+//! cache holds, so every token is computed; `no_cache` maps one report with the cache
+//! off. Each bench first checks what it times: the topic, no identifier in clear,
+//! and the same bytes as a configuration without the cache.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 
@@ -18,7 +30,8 @@ use labwire_model::{
 };
 
 /// A chemistry panel as an analyzer reports it: four results, one specimen, one order.
-fn four_result_report() -> LabEvent {
+/// `n` makes the patient, specimen and order ids distinct (0: the usual ids).
+fn four_result_report(n: usize) -> LabEvent {
     let result = |code: &str, loinc: &str, value: &str, unit: &str, range: &str| {
         let mut result = LabResult::new(
             Coding::local(code),
@@ -33,18 +46,26 @@ fn four_result_report() -> LabEvent {
         result.analyzed_at = Some(LabTimestamp::parse_hl7("20240301101502+0100").unwrap());
         result
     };
+    let id = |base: &str| {
+        let value = if n == 0 {
+            base.to_owned()
+        } else {
+            format!("{base}-{n}")
+        };
+        Sensitive::new(Identifier::new(&value))
+    };
     LabEvent::Results(ResultReport {
         instrument: Instrument::with_local_id("chem-01"),
         patient: Some(Patient {
-            ids: vec![Sensitive::new(Identifier::new("MRN-4711"))],
+            ids: vec![id("MRN-4711")],
             ..Patient::default()
         }),
         specimen: Some(Specimen {
-            ids: vec![Sensitive::new(Identifier::new("S24-000123"))],
+            ids: vec![id("S24-000123")],
             ..Specimen::default()
         }),
         order: Some(Order {
-            placer_id: Some(Sensitive::new(Identifier::new("P-0815"))),
+            placer_id: Some(id("P-0815")),
             ..Order::default()
         }),
         results: vec![
@@ -73,43 +94,113 @@ fn config(profile: PrivacyProfile, format: PayloadFormat) -> MappingConfig {
         .with_format(format)
 }
 
-fn map_event(c: &mut Criterion) {
-    let event = four_result_report();
-    let ids = SequentialMsgIds::new(1);
+fn now() -> LabTimestamp {
+    LabTimestamp::parse_rfc3339("2024-03-01T09:15:12Z").unwrap()
+}
+
+/// Maps `event` with message ids from `seed`, as the bench does.
+fn payload(event: &LabEvent, config: &MappingConfig, seed: u64) -> Vec<u8> {
+    let ids = SequentialMsgIds::new(seed);
     let context = MapContext {
-        now: LabTimestamp::parse_rfc3339("2024-03-01T09:15:12Z").unwrap(),
+        now: now(),
         msg_ids: &ids,
     };
-    let mut group = c.benchmark_group("mqtt/map_4_results");
-    group.throughput(Throughput::Elements(1));
-    for (name, profile, format) in [
-        (
-            "json_pseudonymized",
-            PrivacyProfile::Pseudonymized,
-            PayloadFormat::Json,
-        ),
-        (
-            "cbor_pseudonymized",
-            PrivacyProfile::Pseudonymized,
-            PayloadFormat::Cbor,
-        ),
-        ("json_full", PrivacyProfile::Full, PayloadFormat::Json),
-        ("cbor_full", PrivacyProfile::Full, PayloadFormat::Cbor),
-    ] {
-        let config = config(profile, format);
-        let message = mqtt::map_one(&event, &config, &context).unwrap().unwrap();
+    mqtt::map_one(event, config, &context)
+        .unwrap()
+        .unwrap()
+        .payload
+}
+
+/// What every case checks before it is timed.
+fn check(name: &str, events: &[LabEvent], config: &MappingConfig) {
+    let uncached = config.clone().with_token_cache(false);
+    // Twice over the events: the second round reads the cache where it can.
+    for (round, event) in events.iter().chain(events).enumerate() {
+        let seed = round as u64;
+        let ids = SequentialMsgIds::new(seed);
+        let context = MapContext {
+            now: now(),
+            msg_ids: &ids,
+        };
+        let message = mqtt::map_one(event, config, &context).unwrap().unwrap();
         assert_eq!(message.topic.as_str(), "lab/v1/site-a/chem/an-01/result");
         assert!(
             message.payload.len() > 500,
             "{name}: {} bytes",
             message.payload.len()
         );
-        if profile != PrivacyProfile::Full {
-            let text = String::from_utf8_lossy(&message.payload);
+        assert_eq!(
+            message.payload,
+            payload(event, &uncached, seed),
+            "{name}: the cache changed the payload"
+        );
+        let text = String::from_utf8_lossy(&message.payload);
+        if config.privacy() != PrivacyProfile::Full {
             assert!(!text.contains("S24-000123"), "{name} leaks the specimen id");
+            assert!(!text.contains("MRN-4711"), "{name} leaks the patient id");
         }
+        if config.format() == PayloadFormat::Json {
+            let json: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+            assert_eq!(json["result_ids"].as_array().unwrap().len(), 4, "{name}");
+            assert_eq!(
+                json["body"]["results"].as_array().unwrap().len(),
+                4,
+                "{name}"
+            );
+        }
+    }
+}
+
+fn map_event(c: &mut Criterion) {
+    let same = vec![four_result_report(0)];
+    // 64 reports × 7 tokens: more distinct token inputs than the cache's 64 entries.
+    let fresh: Vec<LabEvent> = (1..=64).map(four_result_report).collect();
+    let ids = SequentialMsgIds::new(1);
+    let context = MapContext {
+        now: now(),
+        msg_ids: &ids,
+    };
+    let mut group = c.benchmark_group("mqtt/map_4_results");
+    group.throughput(Throughput::Elements(1));
+    let pseudonymized = PrivacyProfile::Pseudonymized;
+    let full = PrivacyProfile::Full;
+    let (json, cbor) = (PayloadFormat::Json, PayloadFormat::Cbor);
+    for (name, profile, format, events, cache) in [
+        ("json_pseudonymized", pseudonymized, json, &same, true),
+        ("cbor_pseudonymized", pseudonymized, cbor, &same, true),
+        ("json_full", full, json, &same, true),
+        ("cbor_full", full, cbor, &same, true),
+        (
+            "json_pseudonymized_fresh_ids",
+            pseudonymized,
+            json,
+            &fresh,
+            true,
+        ),
+        (
+            "cbor_pseudonymized_fresh_ids",
+            pseudonymized,
+            cbor,
+            &fresh,
+            true,
+        ),
+        ("json_full_fresh_ids", full, json, &fresh, true),
+        (
+            "json_pseudonymized_no_cache",
+            pseudonymized,
+            json,
+            &same,
+            false,
+        ),
+    ] {
+        let config = config(profile, format).with_token_cache(cache);
+        check(name, events, &config);
+        let mut next = events.iter().cycle();
         group.bench_function(name, |b| {
-            b.iter(|| black_box(mqtt::map_one(black_box(&event), &config, &context).unwrap()));
+            b.iter(|| {
+                let event = next.next().unwrap();
+                black_box(mqtt::map_one(black_box(event), &config, &context).unwrap())
+            });
         });
     }
     group.finish();

@@ -5,12 +5,16 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use std::sync::OnceLock;
+
+use super::payload::PayloadSizes;
 use super::privacy::{PrivacyProfile, PseudonymKey, Tokenizer};
 use super::topic::{
     DEFAULT_GATEWAY_TOPIC_TEMPLATE, DEFAULT_TOPIC_TEMPLATE, Placeholder, Slug, TemplateError,
-    TopicTemplate,
+    TopicError, TopicName, TopicTemplate,
 };
-use crate::Instrument;
+use super::{EVENT_KINDS, kind_index};
+use crate::{EventKind, Instrument};
 
 /// The payload encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -94,7 +98,17 @@ pub struct MappingConfig {
     tokens: Tokenizer,
     publish_preliminary: bool,
     alarm_expiry_seconds: Option<u32>,
+    /// The last payload size per kind: a capacity hint, never part of the output.
+    payload_sizes: PayloadSizes,
+    /// Event topics rendered once per route and kind. Every builder that changes a
+    /// topic (area, instrument, routes, template) empties it.
+    topics: TopicCache,
 }
+
+/// Rendered event topics: entry 0 for the default instrument slug, entry `i + 1`
+/// for `instruments[i]`, one slot per event kind.
+#[derive(Debug, Clone, Default)]
+struct TopicCache(Vec<[OnceLock<TopicName>; EVENT_KINDS]>);
 
 /// The default Message Expiry Interval of alarms, in seconds.
 pub const DEFAULT_ALARM_EXPIRY_SECONDS: u32 = 3600;
@@ -136,21 +150,24 @@ impl MappingConfig {
             tokens: Tokenizer::new(None),
             publish_preliminary: false,
             alarm_expiry_seconds: Some(DEFAULT_ALARM_EXPIRY_SECONDS),
+            payload_sizes: PayloadSizes::new(),
+            topics: TopicCache::default(),
         }
+        .topics_changed()
         .with_privacy(privacy, key)
     }
 
     /// Sets the area.
     pub fn with_area(mut self, area: &str) -> Result<Self, ConfigError> {
         self.area = Slug::new(area).map_err(|error| ConfigError::new("area", error))?;
-        Ok(self)
+        Ok(self.topics_changed())
     }
 
     /// Sets the slug used for every instrument no route matches.
     pub fn with_instrument(mut self, slug: &str) -> Result<Self, ConfigError> {
         self.instrument =
             Some(Slug::new(slug).map_err(|error| ConfigError::new("instrument", error))?);
-        Ok(self)
+        Ok(self.topics_changed())
     }
 
     /// Routes the instrument that calls itself `id` to `slug` (and `area`).
@@ -170,13 +187,13 @@ impl MappingConfig {
                 .map_err(|error| ConfigError::new(&field, error))?,
         };
         self.instruments.push(route);
-        Ok(self)
+        Ok(self.topics_changed())
     }
 
     /// Sets the topic template (see [`TopicTemplate`]); it must contain `{kind}`.
     pub fn with_topic_template(mut self, template: &str) -> Result<Self, ConfigError> {
         self.topic_template = parse_template("topic_template", template, Placeholder::Kind)?;
-        Ok(self)
+        Ok(self.topics_changed())
     }
 
     /// Sets the gateway liveness topic template; it must contain `{gateway}`.
@@ -207,10 +224,28 @@ impl MappingConfig {
                 ),
             ));
         }
+        let caches = self.tokens.caches();
         self.privacy = profile;
         self.tokens = Tokenizer::new(key.as_ref());
+        self.tokens.set_cache(caches);
         self.key = key;
         Ok(self)
+    }
+
+    /// Whether recent tokens are cached (the default). A token is an HMAC-SHA256,
+    /// a few hundred nanoseconds for a report's handful; a re-sent report, or the
+    /// next report on the same specimen, repeats the same ids, and the cache turns
+    /// those into lookups. It keeps the inputs of the last 64 tokens (identifiers,
+    /// i.e. PHI, in clear) in this configuration's memory; turn it off if that
+    /// matters more than the time. Output is the same either way.
+    pub fn with_token_cache(mut self, enabled: bool) -> Self {
+        self.tokens.set_cache(enabled);
+        self
+    }
+
+    /// Whether recent tokens are cached ([`Self::with_token_cache`]).
+    pub fn caches_tokens(&self) -> bool {
+        self.tokens.caches()
     }
 
     /// Whether results with a preliminary status (P, R, I, S) are published.
@@ -280,6 +315,11 @@ impl MappingConfig {
         &self.tokens
     }
 
+    /// The payload capacity hints.
+    pub(super) fn payload_sizes(&self) -> &PayloadSizes {
+        &self.payload_sizes
+    }
+
     /// Whether preliminary results are published.
     pub fn publishes_preliminary_results(&self) -> bool {
         self.publish_preliminary
@@ -293,6 +333,13 @@ impl MappingConfig {
     /// The slug and area of an instrument: the first route whose id equals the
     /// instrument's local id, name or serial number, else the default slug.
     pub fn route(&self, instrument: &Instrument) -> Option<(&Slug, &Slug)> {
+        self.route_index(instrument)
+            .and_then(|index| self.route_at(index))
+    }
+
+    /// Which route [`Self::route`] takes: 0 for the default slug, `i + 1` for
+    /// `instruments[i]`.
+    pub(super) fn route_index(&self, instrument: &Instrument) -> Option<usize> {
         let sent = [
             instrument.local_id.as_deref(),
             instrument.name.as_deref(),
@@ -300,9 +347,55 @@ impl MappingConfig {
         ];
         self.instruments
             .iter()
-            .find(|route| sent.contains(&Some(route.id.as_str())))
-            .map(|route| (&route.slug, route.area.as_ref().unwrap_or(&self.area)))
-            .or_else(|| self.instrument.as_ref().map(|slug| (slug, &self.area)))
+            .position(|route| sent.contains(&Some(route.id.as_str())))
+            .map(|index| index + 1)
+            .or_else(|| self.instrument.as_ref().map(|_| 0))
+    }
+
+    /// The slug and area of a [`Self::route_index`].
+    pub(super) fn route_at(&self, index: usize) -> Option<(&Slug, &Slug)> {
+        match index.checked_sub(1) {
+            None => self.instrument.as_ref().map(|slug| (slug, &self.area)),
+            Some(route) => self
+                .instruments
+                .get(route)
+                .map(|route| (&route.slug, route.area.as_ref().unwrap_or(&self.area))),
+        }
+    }
+
+    /// The topic of `kind` events on a route: rendered by `render` the first time,
+    /// then shared (a `TopicName` clone is a reference count).
+    pub(super) fn event_topic(
+        &self,
+        route: usize,
+        kind: EventKind,
+        render: impl FnOnce() -> Result<TopicName, TopicError>,
+    ) -> Result<TopicName, TopicError> {
+        let Some(slot) = self
+            .topics
+            .0
+            .get(route)
+            .and_then(|slots| slots.get(kind_index(kind)))
+        else {
+            return render();
+        };
+        if let Some(topic) = slot.get() {
+            return Ok(topic.clone());
+        }
+        let topic = render()?;
+        // Another thread may have set it meanwhile: to the same topic.
+        let _ = slot.set(topic.clone());
+        Ok(topic)
+    }
+
+    /// Empties the topic cache, sized for the current routes.
+    fn topics_changed(mut self) -> Self {
+        self.topics = TopicCache(
+            (0..=self.instruments.len())
+                .map(|_| Default::default())
+                .collect(),
+        );
+        self
     }
 
     /// Loads a configuration from JSON text.
@@ -330,7 +423,8 @@ impl MappingConfig {
     /// `gateway_topic_template`, `format` (`json`|`cbor`), `privacy` (`full`,
     /// `pseudonymized`, `minimal`, `id-only`; default `pseudonymized`),
     /// `pseudonymization` (`{key_hex, key_id}`), `publish_preliminary` (bool),
-    /// `alarm_expiry_seconds` (number, 0 for never).
+    /// `alarm_expiry_seconds` (number, 0 for never), `token_cache` (bool, default
+    /// true; see [`Self::with_token_cache`]).
     pub fn from_value(value: Value) -> Result<Self, ConfigError> {
         let mut fields = Fields::new(value, "")?;
         let site: String = fields.required("site")?;
@@ -388,6 +482,9 @@ impl MappingConfig {
         }
         if let Some(seconds) = fields.optional::<u32>("alarm_expiry_seconds")? {
             config = config.with_alarm_expiry((seconds > 0).then_some(seconds));
+        }
+        if let Some(enabled) = fields.optional("token_cache")? {
+            config = config.with_token_cache(enabled);
         }
         fields.finish()?;
         Ok(config)

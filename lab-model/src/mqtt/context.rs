@@ -45,16 +45,22 @@ impl MsgId {
     /// Formats 16 bytes as a UUID (`8-4-4-4-12` lowercase hex), as given.
     pub fn from_uuid_bytes(bytes: [u8; 16]) -> Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut text = InlineAscii::new();
+        let hex = |nibble: u8| HEX.get(usize::from(nibble & 0x0f)).copied().unwrap_or(b'0');
+        let mut text = [b'-'; 36];
+        let mut slots = text.iter_mut();
         for (index, byte) in bytes.into_iter().enumerate() {
             if matches!(index, 4 | 6 | 8 | 10) {
-                text.push(b'-');
+                // Keep the dash already there.
+                slots.next();
             }
-            for nibble in [byte >> 4, byte & 0x0f] {
-                text.push(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
+            for nibble in [byte >> 4, byte] {
+                if let Some(slot) = slots.next() {
+                    *slot = hex(nibble);
+                }
             }
         }
-        Self(text)
+        // 36 ASCII characters always fit.
+        Self(InlineAscii::from_ascii(&text).unwrap_or_else(InlineAscii::new))
     }
 
     /// The id.
