@@ -55,8 +55,21 @@ impl SegmentId {
 
 impl fmt::Display for SegmentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for &byte in self.as_bytes() {
-            if byte.is_ascii_graphic() || byte == b' ' {
+        let bytes = self.as_bytes();
+        let printable = |byte: &u8| byte.is_ascii_graphic() || *byte == b' ';
+        // The usual case, `OBX`: one write instead of one per byte.
+        if bytes.iter().all(printable)
+            && let Ok(text) = core::str::from_utf8(bytes)
+        {
+            f.write_str(text)?;
+            return if self.truncated {
+                f.write_str("…")
+            } else {
+                Ok(())
+            };
+        }
+        for &byte in bytes {
+            if printable(&byte) {
                 write!(f, "{}", char::from(byte))?;
             } else {
                 write!(f, "\\x{byte:02X}")?;

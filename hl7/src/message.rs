@@ -220,6 +220,9 @@ struct SegmentSpan {
     first_bound: u32,
     /// Number of field separators in the segment.
     bound_count: u32,
+    /// Whether the id is `MSH`, `FHS` or `BHS` (field 1 is the field separator),
+    /// decided once here rather than on every field lookup.
+    header: bool,
 }
 
 /// Warnings collected during a parse, capped by `max_warnings`.
@@ -496,11 +499,13 @@ impl<'a> Message<'a> {
     }
 
     /// Number of segments.
+    #[inline]
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }
 
     /// The segment at 0-based `index`.
+    #[inline]
     pub fn segment(&self, index: usize) -> Option<Segment<'_>> {
         let span = *self.segments.get(index)?;
         Some(Segment {
@@ -636,6 +641,7 @@ impl<'a> Message<'a> {
         }
     }
 
+    #[inline]
     fn span_bounds(&self, span: &SegmentSpan) -> &[u32] {
         let first = span.first_bound as usize;
         self.bounds
@@ -643,6 +649,7 @@ impl<'a> Message<'a> {
             .unwrap_or_default()
     }
 
+    #[inline]
     fn slice(&self, start: usize, end: usize) -> &'a [u8] {
         self.input.get(start..end).unwrap_or_default()
     }
@@ -910,6 +917,7 @@ impl<'i> Scanner<'i, '_> {
             end: end as u32,
             first_bound: self.first_bound as u32,
             bound_count: bound_count as u32,
+            header: is_header_id(id),
         });
         self.first_bound = self.bounds.len();
         Ok(())
@@ -935,10 +943,16 @@ struct Piece<'m> {
     present: bool,
     /// MSH-1/MSH-2: never split or unescaped.
     opaque: bool,
+    /// Known to hold no repetition, subcomponent or escape character and only ASCII:
+    /// one repetition, one subcomponent per component, and text that decodes to
+    /// itself. Set for fields that are so (checked once) and inherited by their parts;
+    /// `false` only means "not known", never changes a result.
+    simple: bool,
     pos: Pos,
 }
 
 impl<'m> Piece<'m> {
+    #[inline]
     fn absent(message: &'m Message<'m>, pos: Pos) -> Self {
         Self {
             message,
@@ -946,6 +960,7 @@ impl<'m> Piece<'m> {
             offset: 0,
             present: false,
             opaque: false,
+            simple: false,
             pos,
         }
     }
@@ -971,6 +986,7 @@ impl<'m> Piece<'m> {
         location
     }
 
+    #[inline]
     fn offset(&self) -> usize {
         if self.present {
             self.offset as usize
@@ -984,13 +1000,18 @@ impl<'m> Piece<'m> {
     }
 
     /// The `n`th (1-based) piece of this one split on `delimiter`.
+    #[inline]
     fn nth(&self, delimiter: Option<u8>, n: usize, pos: Pos) -> Self {
         if !self.present || n == 0 || (self.raw.is_empty() && !self.opaque) {
             return Self::absent(self.message, pos);
         }
         let found = match (self.opaque, delimiter) {
             (true, _) | (false, None) => (n == 1).then_some((0, self.raw)),
-            (false, Some(d)) => Splits::new(self.raw, d).nth(n - 1),
+            // A simple piece holds no repetition or subcomponent separator.
+            (false, Some(_)) if self.simple && delimiter != self.message.delimiters.component() => {
+                (n == 1).then_some((0, self.raw))
+            }
+            (false, Some(d)) => nth_split(self.raw, d, n - 1),
         };
         match found {
             Some((start, raw)) => Self {
@@ -999,24 +1020,31 @@ impl<'m> Piece<'m> {
                 offset: self.offset.saturating_add(start as u32),
                 present: true,
                 opaque: self.opaque,
+                simple: self.simple,
                 pos,
             },
             None => Self::absent(self.message, pos),
         }
     }
 
+    #[inline]
     fn count(&self, delimiter: Option<u8>) -> usize {
         if !self.present || (self.raw.is_empty() && !self.opaque) {
             return 0;
         }
         match (self.opaque, delimiter) {
-            (false, Some(d)) => memchr::memchr_iter(d, self.raw).count() + 1,
+            (false, Some(d)) => count_byte(d, self.raw) + 1,
             _ => 1,
         }
     }
 
+    #[inline]
     fn children(&self, delimiter: Option<u8>) -> Children<'m> {
-        let delimiter = if self.opaque { None } else { delimiter };
+        // A simple piece holds no repetition or subcomponent separator: one child, the
+        // whole piece, without a search.
+        let unsplit =
+            self.opaque || (self.simple && delimiter != self.message.delimiters.component());
+        let delimiter = if unsplit { None } else { delimiter };
         let empty = !self.present || (self.raw.is_empty() && !self.opaque);
         Children {
             parent: *self,
@@ -1034,6 +1062,19 @@ impl<'m> Piece<'m> {
         let message = self.message;
         if self.opaque {
             return Ok(String::from_utf8_lossy(self.raw));
+        }
+        // Most values are plain ASCII without an escape character: every charset
+        // decodes those to themselves, so they are borrowed without looking further
+        // (and without building the location that only a warning would need).
+        let escape = message.delimiters.escape();
+        if (self.simple
+            || self
+                .raw
+                .iter()
+                .all(|&byte| byte.is_ascii() && Some(byte) != escape))
+            && let Ok(text) = core::str::from_utf8(self.raw)
+        {
+            return Ok(Cow::Borrowed(text));
         }
         let location = Some(self.location());
         let offset = self.offset as usize;
@@ -1061,6 +1102,103 @@ impl<'m> Piece<'m> {
     }
 }
 
+/// Values up to this length are searched byte by byte: for the short fields and
+/// components of HL7, that is faster than setting up a vectorized search.
+const SHORT_VALUE: usize = 48;
+
+/// The position of the first `byte` in `haystack`.
+#[inline]
+fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
+    if haystack.len() <= SHORT_VALUE {
+        haystack.iter().position(|&b| b == byte)
+    } else {
+        memchr::memchr(byte, haystack)
+    }
+}
+
+/// The high bit of every lane of a `u64`.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether a lane of `word` is zero (exact for "any", the classic test).
+#[inline]
+fn has_zero_lane(word: u64) -> bool {
+    word.wrapping_sub(BYTE_LANES) & !word & HIGH_BITS != 0
+}
+
+/// Whether `raw` is ASCII without the repetition, subcomponent and escape characters
+/// (see `Piece::simple`). Eight bytes at a time.
+#[inline]
+fn is_simple(raw: &[u8], delimiters: &Delimiters) -> bool {
+    // An absent delimiter is stood in for by 0x80, which no ASCII byte equals.
+    let [repetition, subcomponent, escape] = [
+        delimiters.repetition(),
+        delimiters.subcomponent(),
+        delimiters.escape(),
+    ]
+    .map(|byte| byte.unwrap_or(0x80));
+    let lanes =
+        [repetition, subcomponent, escape].map(|byte| BYTE_LANES.wrapping_mul(u64::from(byte)));
+    let mut words = raw.chunks_exact(8);
+    for chunk in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            return false;
+        };
+        let word = u64::from_le_bytes(bytes);
+        if word & HIGH_BITS != 0 || lanes.iter().any(|&lane| has_zero_lane(word ^ lane)) {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|&byte| {
+        byte.is_ascii() && byte != repetition && byte != subcomponent && byte != escape
+    })
+}
+
+/// The `index`-th (0-based) piece of `raw` split on `delimiter`, with its offset:
+/// what `Splits::new(raw, delimiter).nth(index)` yields, in one loop.
+#[inline]
+fn nth_split(raw: &[u8], delimiter: u8, index: usize) -> Option<(usize, &[u8])> {
+    let mut start = 0usize;
+    let mut seen = 0usize;
+    let mut end_of = |position: usize| -> Option<Option<(usize, &[u8])>> {
+        if seen == index {
+            return Some(raw.get(start..position).map(|piece| (start, piece)));
+        }
+        seen = seen.saturating_add(1);
+        start = position.saturating_add(1);
+        None
+    };
+    if raw.len() <= SHORT_VALUE {
+        for (position, &byte) in raw.iter().enumerate() {
+            if byte == delimiter
+                && let Some(found) = end_of(position)
+            {
+                return found;
+            }
+        }
+    } else {
+        for position in memchr::memchr_iter(delimiter, raw) {
+            if let Some(found) = end_of(position) {
+                return found;
+            }
+        }
+    }
+    if seen == index {
+        raw.get(start..).map(|piece| (start, piece))
+    } else {
+        None
+    }
+}
+
+/// How often `byte` occurs in `haystack`.
+#[inline]
+fn count_byte(byte: u8, haystack: &[u8]) -> usize {
+    if haystack.len() <= SHORT_VALUE {
+        haystack.iter().filter(|&&b| b == byte).count()
+    } else {
+        memchr::memchr_iter(byte, haystack).count()
+    }
+}
+
 /// Splits a slice on one byte, yielding `(offset, piece)`.
 #[derive(Clone, Copy)]
 struct Splits<'m> {
@@ -1071,6 +1209,7 @@ struct Splits<'m> {
 }
 
 impl<'m> Splits<'m> {
+    #[cfg(test)]
     fn new(raw: &'m [u8], delimiter: u8) -> Self {
         Self {
             rest: raw,
@@ -1088,7 +1227,7 @@ impl<'m> Iterator for Splits<'m> {
         if self.done {
             return None;
         }
-        let found = self.delimiter.and_then(|d| memchr::memchr(d, self.rest));
+        let found = self.delimiter.and_then(|d| find_byte(d, self.rest));
         match found {
             Some(position) => {
                 let (piece, after) = self.rest.split_at_checked(position)?;
@@ -1114,6 +1253,7 @@ struct Children<'m> {
 }
 
 impl<'m> Children<'m> {
+    #[inline]
     fn next_piece(&mut self, level: Level) -> Option<Piece<'m>> {
         let (start, raw) = self.splits.next()?;
         self.index = self.index.saturating_add(1);
@@ -1125,6 +1265,7 @@ impl<'m> Children<'m> {
             offset: self.parent.offset.saturating_add(start as u32),
             present: true,
             opaque: self.parent.opaque,
+            simple: self.parent.simple,
             pos,
         })
     }
@@ -1138,6 +1279,7 @@ enum Level {
 }
 
 impl Level {
+    #[inline]
     fn set(self, pos: &mut Pos, n: u32) {
         match self {
             Self::Repetition => pos.repetition = n,
@@ -1162,6 +1304,7 @@ pub struct Segment<'m> {
 impl<'m> Segment<'m> {
     /// The segment id: the bytes before the first field separator (`PID`, `ZBR`, or
     /// whatever a broken sender wrote).
+    #[inline]
     pub fn id(&self) -> &'m [u8] {
         let end = self
             .message
@@ -1213,7 +1356,7 @@ impl<'m> Segment<'m> {
 
     /// True for `MSH`, `FHS` and `BHS`, whose field 1 is the field separator.
     pub fn is_header(&self) -> bool {
-        is_header_id(self.id())
+        self.span.header
     }
 
     /// Number of fields (for a header segment this counts MSH-1).
@@ -1227,6 +1370,7 @@ impl<'m> Segment<'m> {
     }
 
     /// Field `number` (1-based, HL7 numbering). Out of range gives an absent field.
+    #[inline]
     pub fn field(&self, number: usize) -> Field<'m> {
         let message = self.message;
         let pos = Pos {
@@ -1251,6 +1395,7 @@ impl<'m> Segment<'m> {
                         offset: separator,
                         present: true,
                         opaque: true,
+                        simple: false,
                         pos,
                     },
                 };
@@ -1270,13 +1415,16 @@ impl<'m> Segment<'m> {
             };
         };
         let start = separator.saturating_add(1);
+        let raw = message.slice(start as usize, end as usize);
+        let opaque = header && number == 2;
         Field {
             piece: Piece {
                 message,
-                raw: message.slice(start as usize, end as usize),
+                raw,
                 offset: start,
                 present: true,
-                opaque: header && number == 2,
+                opaque,
+                simple: false,
                 pos,
             },
         }
@@ -1308,6 +1456,7 @@ pub struct Segments<'m> {
 impl<'m> Iterator for Segments<'m> {
     type Item = Segment<'m>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let index = self.range.next()?;
         self.message.segment(index)
@@ -1395,6 +1544,7 @@ macro_rules! value_methods {
     ($name:ident) => {
         impl<'m> $name<'m> {
             /// The bytes as on the wire (escapes not decoded).
+            #[inline]
             pub fn raw(&self) -> &'m [u8] {
                 self.piece.raw
             }
@@ -1404,23 +1554,34 @@ macro_rules! value_methods {
                 core::str::from_utf8(self.piece.raw).ok()
             }
 
+            /// Known to need no splitting on repetitions or subcomponents and no
+            /// decoding (see `Piece::simple`).
+            #[inline]
+            pub(crate) fn is_simple(&self) -> bool {
+                self.piece.simple
+            }
+
             /// True when the element exists in the message (it may still be empty).
+            #[inline]
             pub fn is_present(&self) -> bool {
                 self.piece.present
             }
 
             /// True when the element is absent or has no bytes.
+            #[inline]
             pub fn is_empty(&self) -> bool {
                 self.piece.raw.is_empty()
             }
 
             /// True for the explicit null `""`, which tells the receiver to delete its
             /// value (unlike an empty element, which leaves it unchanged).
+            #[inline]
             pub fn is_null(&self) -> bool {
                 self.piece.raw == b"\"\""
             }
 
             /// Offset in the input (for an absent element: the end of its segment).
+            #[inline]
             pub fn offset(&self) -> usize {
                 self.piece.offset()
             }
@@ -1439,6 +1600,7 @@ macro_rules! value_methods {
             }
 
             /// [`Self::decoded`], adding lenient-mode warnings to `warnings`.
+            #[inline]
             pub fn decoded_with_warnings(
                 &self,
                 warnings: &mut Vec<Warning>,
@@ -1468,25 +1630,28 @@ value_methods!(Field);
 
 impl<'m> Field<'m> {
     /// Number of repetitions (0 for an empty field).
+    #[inline]
     pub fn repetition_count(&self) -> usize {
         self.piece.count(self.piece.message.delimiters.repetition())
     }
 
     /// Repetition `n` (1-based).
+    #[inline]
     pub fn repetition(&self, n: usize) -> Repetition<'m> {
         let mut pos = self.piece.pos;
         pos.repetition = to_u32(n);
         Repetition {
             piece: self
-                .piece
+                .classified()
                 .nth(self.piece.message.delimiters.repetition(), n, pos),
         }
     }
 
     /// The repetitions in order (none for an empty field).
+    #[inline]
     pub fn repetitions(&self) -> impl Iterator<Item = Repetition<'m>> + use<'m> {
         let mut children = self
-            .piece
+            .classified()
             .children(self.piece.message.delimiters.repetition());
         core::iter::from_fn(move || {
             children
@@ -1495,7 +1660,19 @@ impl<'m> Field<'m> {
         })
     }
 
+    /// The field's piece, marked simple when it is (see `Piece::simple`). Splitting
+    /// into repetitions reads the field anyway; this reads it once, word by word, so
+    /// that its parts need no further search for repetitions, subcomponents or escapes.
+    #[inline]
+    fn classified(&self) -> Piece<'m> {
+        let mut piece = self.piece;
+        piece.simple =
+            piece.simple || (!piece.opaque && is_simple(piece.raw, &piece.message.delimiters));
+        piece
+    }
+
     /// Component `n` of the first repetition (`PID-5.1`).
+    #[inline]
     pub fn component(&self, n: usize) -> Component<'m> {
         let mut first = self.repetition(1);
         // The repetition is implicit, as in the path `PID-5.1`.
@@ -1514,11 +1691,13 @@ value_methods!(Repetition);
 
 impl<'m> Repetition<'m> {
     /// Number of components (0 when empty).
+    #[inline]
     pub fn component_count(&self) -> usize {
         self.piece.count(self.piece.message.delimiters.component())
     }
 
     /// Component `n` (1-based).
+    #[inline]
     pub fn component(&self, n: usize) -> Component<'m> {
         let mut pos = self.piece.pos;
         pos.component = to_u32(n);
@@ -1530,6 +1709,7 @@ impl<'m> Repetition<'m> {
     }
 
     /// The components in order.
+    #[inline]
     pub fn components(&self) -> impl Iterator<Item = Component<'m>> + use<'m> {
         let mut children = self
             .piece
@@ -1538,6 +1718,29 @@ impl<'m> Repetition<'m> {
             children
                 .next_piece(Level::Component)
                 .map(|piece| Component { piece })
+        })
+    }
+
+    /// Components 1 to `N` split in one pass: element `i` is `self.component(i + 1)`
+    /// (absent past the last component), without rescanning the repetition per
+    /// component.
+    #[inline]
+    pub(crate) fn first_components<const N: usize>(&self) -> [Component<'m>; N] {
+        let message = self.piece.message;
+        let parent = self.piece.pos;
+        let mut children = self
+            .piece
+            .children(self.piece.message.delimiters.component());
+        // `from_fn` fills the slots in order, so each takes the next component.
+        core::array::from_fn(|index| match children.next_piece(Level::Component) {
+            Some(piece) => Component { piece },
+            None => {
+                let mut pos = parent;
+                pos.component = to_u32(index.saturating_add(1));
+                Component {
+                    piece: Piece::absent(message, pos),
+                }
+            }
         })
     }
 }
@@ -1552,12 +1755,14 @@ value_methods!(Component);
 
 impl<'m> Component<'m> {
     /// Number of subcomponents (0 when empty).
+    #[inline]
     pub fn subcomponent_count(&self) -> usize {
         self.piece
             .count(self.piece.message.delimiters.subcomponent())
     }
 
     /// Subcomponent `n` (1-based).
+    #[inline]
     pub fn subcomponent(&self, n: usize) -> Subcomponent<'m> {
         let mut pos = self.piece.pos;
         pos.subcomponent = to_u32(n);
@@ -1569,6 +1774,7 @@ impl<'m> Component<'m> {
     }
 
     /// The subcomponents in order.
+    #[inline]
     pub fn subcomponents(&self) -> impl Iterator<Item = Subcomponent<'m>> + use<'m> {
         let mut children = self
             .piece
@@ -1970,7 +2176,120 @@ ZBR|1|custom&sub^x\r";
             .collect()
     }
 
+    /// A component as the tests compare them: where it is and what it holds.
+    fn component_summary(component: &Component<'_>) -> (Vec<u8>, usize, bool, String) {
+        (
+            component.raw().to_vec(),
+            component.offset(),
+            component.is_present(),
+            component.location().to_string(),
+        )
+    }
+
     proptest::proptest! {
+        #[test]
+        fn nth_split_matches_the_split_iterator(
+            raw in proptest::collection::vec(
+                proptest::sample::select(b"ab^^~ ".to_vec()),
+                0..120,
+            ),
+            index in 0usize..12,
+        ) {
+            proptest::prop_assert_eq!(
+                nth_split(&raw, b'^', index),
+                Splits::new(&raw, b'^').nth(index)
+            );
+            proptest::prop_assert_eq!(find_byte(b'^', &raw), raw.iter().position(|&b| b == b'^'));
+            proptest::prop_assert_eq!(count_byte(b'^', &raw), raw.iter().filter(|&&b| b == b'^').count());
+        }
+
+        #[test]
+        fn first_components_are_the_components(
+            field in proptest::collection::vec(
+                proptest::sample::select(b"ab^^~&\\".to_vec()),
+                0..80,
+            ),
+        ) {
+            let mut input = b"MSH|^~\\&|A\rOBX|1|".to_vec();
+            input.extend_from_slice(&field);
+            input.extend_from_slice(b"|x\r");
+            let msg = Message::parse(&input, &ParseOptions::default()).unwrap();
+            let obx = msg.segment(1).unwrap();
+            for repetition in [obx.field(2).repetition(1), obx.field(2).repetition(2), obx.field(9).repetition(1)] {
+                let split: [Component<'_>; 6] = repetition.first_components();
+                for (n, component) in split.iter().enumerate() {
+                    proptest::prop_assert_eq!(
+                        component_summary(component),
+                        component_summary(&repetition.component(n + 1))
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn views_split_like_a_naive_split(
+            field in proptest::collection::vec(
+                proptest::sample::select(b"ab^^~&\\\xc3\xa9".to_vec()),
+                0..60,
+            ),
+        ) {
+            let mut input = b"MSH|^~\\&|A\rOBX|1|".to_vec();
+            input.extend_from_slice(&field);
+            input.extend_from_slice(b"|x\r");
+            let msg = Message::parse(&input, &ParseOptions::default()).unwrap();
+            let obx = msg.segment(1).unwrap();
+            let naive = |raw: &[u8], d: u8, n: usize| -> Option<Vec<u8>> {
+                if raw.is_empty() {
+                    return None;
+                }
+                raw.split(|&b| b == d).nth(n - 1).map(<[u8]>::to_vec)
+            };
+            let field_view = obx.field(2);
+            for r in 1..=3 {
+                let repetition = naive(&field, b'~', r);
+                proptest::prop_assert_eq!(
+                    field_view.repetition(r).raw(),
+                    repetition.as_deref().unwrap_or_default()
+                );
+                for c in 1..=4 {
+                    let component = repetition.as_deref().and_then(|raw| naive(raw, b'^', c));
+                    let view = field_view.repetition(r).component(c);
+                    proptest::prop_assert_eq!(view.raw(), component.as_deref().unwrap_or_default());
+                    for sub in 1..=3 {
+                        let subcomponent = component.as_deref().and_then(|raw| naive(raw, b'&', sub));
+                        proptest::prop_assert_eq!(
+                            view.subcomponent(sub).raw(),
+                            subcomponent.as_deref().unwrap_or_default()
+                        );
+                    }
+                    proptest::prop_assert_eq!(view.subcomponent_count(), component.as_deref().map_or(0, |raw| if raw.is_empty() { 0 } else { raw.split(|&b| b == b'&').count() }));
+                }
+                let parts: Vec<Vec<u8>> = field_view
+                    .repetition(r)
+                    .components()
+                    .map(|component| component.raw().to_vec())
+                    .collect();
+                let expected: Vec<Vec<u8>> = repetition
+                    .as_deref()
+                    .filter(|raw| !raw.is_empty())
+                    .map(|raw| raw.split(|&b| b == b'^').map(<[u8]>::to_vec).collect())
+                    .unwrap_or_default();
+                proptest::prop_assert_eq!(parts, expected);
+            }
+            let repetitions: Vec<Vec<u8>> = field_view.repetitions().map(|r| r.raw().to_vec()).collect();
+            let expected: Vec<Vec<u8>> = if field.is_empty() {
+                Vec::new()
+            } else {
+                field.split(|&b| b == b'~').map(<[u8]>::to_vec).collect()
+            };
+            proptest::prop_assert_eq!(repetitions, expected);
+            // Decoding a simple field is borrowing it.
+            if !field.iter().any(|&b| b == b'\\' || !b.is_ascii()) {
+                let decoded = field_view.component(1).decoded().unwrap();
+                proptest::prop_assert!(matches!(decoded, Cow::Borrowed(_)));
+            }
+        }
+
         #[test]
         fn word_scan_matches_a_naive_split(
             body in proptest::collection::vec(

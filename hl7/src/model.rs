@@ -54,7 +54,7 @@
 //! | `OML^O33`, `OML^O35` (LAB-28) | one [`LabEvent::WorkOrder`] per specimen and order | specimen first |
 //! | `OML^O21`, `ORM^O01` | one [`LabEvent::WorkOrder`] per order and specimen | order first |
 //! | `QBP^Q11` (LAB-27) | one [`LabEvent::Query`] per QPD | |
-//! | `ESU^U01`, `EAC^U07`, `LSU^U12` | one [`LabEvent::Status`] per EQU | ECD commands and EQP log data are warned, not mapped |
+//! | `ESU^U01`, `EAC^U07`, `LSU^U12` | one [`LabEvent::Status`] per EQU | ISD states, ECD commands and EQP event types are its details; EQP log data and ECD parameters are warned, not mapped |
 //! | `INU^U05` | one [`LabEvent::Inventory`] per EQU | |
 //!
 //! Anything else is [`MapError::UnsupportedMessageType`] (HL7 table 0357 code 200) or
@@ -78,6 +78,14 @@
 //!   a [`LabEvent::Calibration`]; the control or calibrator lot is the first INV
 //!   substance. Otherwise they stay [`LabEvent::Results`] with that role, as the model
 //!   crate's documentation of [`labwire_model::QcEvent`] describes.
+//! - **Test code detail** (TCD, after its OBX, as IHE LAW sends it): TCD-8 (table
+//!   0389) `R`, `D` or `F` (repeated, repeated with dilution, reflex) marks a
+//!   [`LabResult::rerun`], `O` an original run. [`LabResult::dilution`] is the
+//!   factor the instrument applied: the rerun dilution (TCD-3) for `D`, else the
+//!   auto-dilution (TCD-2); `^1^:^10` is 10, `^5` is 5. A pre-dilution (TCD-4) is not
+//!   the instrument's and other than 1 is warned ([`MapWarningKind::FieldNotMapped`]).
+//!   HL7 has no run identifier, so [`LabResult::run_id`] stays empty (OBX-4, which
+//!   LAW analyzers number runs with, is [`LabResult::sub_id`] as sent).
 //! - **Times.** OBX-14 left empty takes OBR-7 (HL7 v2.5 §7.4.2.14: "if this field is not
 //!   valued, it is assumed to be equal to OBR-7"); a specimen without SPM-17 takes OBR-7
 //!   as its collection time (§4.5.3.7, "for specimen-based observations, the specimen
@@ -87,7 +95,10 @@
 //!   notes) keeps its spaces, and a note of spaces only is skipped.
 //! - **Never drop an OBX.** Every OBX becomes a [`LabResult`] or is named in a
 //!   [`MapWarning`] ([`MapWarningKind::ObservationNotMapped`] in work orders, queries and
-//!   equipment messages, whose events have no results; past
+//!   equipment messages, whose events have no results;
+//!   [`MapWarningKind::ObservationNotAResult`] for an OBX whose observation type,
+//!   OBX-29 (table 0936, v2.8), is `QST` or `SCI`: a question answered or clinical
+//!   information sent along, not something measured. Past
 //!   [`MapOptions::max_warnings`] one [`MapWarningKind::TooManyWarnings`] stands for
 //!   the rest). A value that cannot be read as
 //!   its OBX-2 type becomes [`ResultValue::Text`] with the decoded text and a
@@ -106,6 +117,10 @@
 //! [`LabResult`]: labwire_model::LabResult
 //! [`LabResult::notes`]: labwire_model::LabResult::notes
 //! [`LabResult::raw_value`]: labwire_model::LabResult::raw_value
+//! [`LabResult::rerun`]: labwire_model::LabResult::rerun
+//! [`LabResult::dilution`]: labwire_model::LabResult::dilution
+//! [`LabResult::run_id`]: labwire_model::LabResult::run_id
+//! [`LabResult::sub_id`]: labwire_model::LabResult::sub_id
 //! [`ResultValue::Text`]: labwire_model::ResultValue::Text
 
 use core::fmt;
@@ -166,8 +181,11 @@ pub struct MapOptions {
     /// analyzers write what SN should carry, research note quirk #14) becomes a
     /// qualified quantity; an OBX-5 without OBX-2 is read as a number when it is one
     /// (else text) with [`MapWarningKind::ValueTypeInferred`]; a message type written as
-    /// `ORU_R01` in MSH-9.1 is read as `ORU^R01`. Off: such values are text, such
-    /// messages unsupported.
+    /// `ORU_R01` in MSH-9.1 is read as `ORU^R01`; an OBX without a result status
+    /// (OBX-11, required) takes its order's (OBR-25, table 0123) where both tables
+    /// mean the same, with [`MapWarningKind::StatusFromOrder`] and the OBR-25 code in
+    /// [`LabResult::status_raw`](labwire_model::LabResult::status_raw). Off: such
+    /// values are text, such messages unsupported, such statuses empty.
     pub lenient_values: bool,
     /// Map specimens whose role (SPM-11, table 0369) is a control to [`LabEvent::Qc`] and
     /// calibrators to [`LabEvent::Calibration`] (default on). Off: they stay
@@ -280,21 +298,19 @@ impl Profile {
 
     /// The profile for a message type and trigger (ASCII case-insensitive).
     pub fn from_type(message_type: &str, trigger: &str) -> Option<Self> {
+        let (message_type, trigger) = (message_type.trim(), trigger.trim());
         Self::ALL.into_iter().find(|profile| {
             let (kind, event) = profile.message_type();
-            kind.eq_ignore_ascii_case(message_type.trim())
-                && event.eq_ignore_ascii_case(trigger.trim())
+            kind.eq_ignore_ascii_case(message_type) && event.eq_ignore_ascii_case(trigger)
         })
     }
 
     /// Whether this crate reads messages of this type with some trigger.
     fn knows_type(message_type: &str) -> bool {
-        Self::ALL.into_iter().any(|profile| {
-            profile
-                .message_type()
-                .0
-                .eq_ignore_ascii_case(message_type.trim())
-        })
+        let message_type = message_type.trim();
+        Self::ALL
+            .into_iter()
+            .any(|profile| profile.message_type().0.eq_ignore_ascii_case(message_type))
     }
 }
 
@@ -361,23 +377,57 @@ impl MapLocation {
 }
 
 impl fmt::Display for MapLocation {
+    // Written piece by piece rather than with `write!`: every event's provenance
+    // carries locations, and the formatting machinery is most of their cost.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}({})", self.segment, self.occurrence)?;
+        fmt::Display::fmt(&self.segment, f)?;
+        f.write_str("(")?;
+        write_number(f, u64::from(self.occurrence))?;
+        f.write_str(")")?;
         let Some(field) = self.field else {
             return Ok(());
         };
-        write!(f, "-{field}")?;
+        f.write_str("-")?;
+        write_number(f, u64::from(field))?;
         if let Some(repetition) = self.repetition {
-            write!(f, "({repetition})")?;
+            f.write_str("(")?;
+            write_number(f, u64::from(repetition))?;
+            f.write_str(")")?;
         }
         if let Some(component) = self.component {
-            write!(f, ".{component}")?;
+            f.write_str(".")?;
+            write_number(f, u64::from(component))?;
             if let Some(subcomponent) = self.subcomponent {
-                write!(f, ".{subcomponent}")?;
+                f.write_str(".")?;
+                write_number(f, u64::from(subcomponent))?;
             }
         }
         Ok(())
     }
+}
+
+/// Writes `number` in decimal, ignoring the formatter's width and fill as `write!`
+/// with `{}` would.
+fn write_number(f: &mut fmt::Formatter<'_>, number: u64) -> fmt::Result {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = number;
+    loop {
+        start = start.saturating_sub(1);
+        if let Some(slot) = digits.get_mut(start) {
+            // `rest % 10` is a single digit.
+            *slot = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || start == 0 {
+            break;
+        }
+    }
+    let text = digits
+        .get(start..)
+        .and_then(|bytes| core::str::from_utf8(bytes).ok())
+        .unwrap_or_default();
+    f.write_str(text)
 }
 
 /// Why a value was kept as text.
@@ -427,13 +477,23 @@ pub enum MapWarningKind {
     UnitsNotCarried,
     /// OBX-11 (required, table 0085) is empty; the status is kept empty.
     MissingStatus,
+    /// OBX-11 is empty; the status was taken from the order's result status (OBR-25,
+    /// lenient mode, see [`MapOptions::lenient_values`]).
+    StatusFromOrder,
     /// An OBX before any order or specimen; kept in a report of its own.
     ObservationOutsideGroup,
     /// An OBX in a message whose events hold no results (a work order's
     /// ask-at-order-entry answers, an equipment message); not mapped.
     ObservationNotMapped,
-    /// A segment whose data the model has no room for (an ECD command, EQP log
-    /// data, an INV or SAC with no specimen); not mapped.
+    /// An OBX whose observation type (OBX-29, table 0936) is `QST` (the answer to a
+    /// question) or `SCI` (supporting clinical information): sent with the results,
+    /// but not one of them. Not mapped.
+    ObservationNotAResult,
+    /// A field whose data the model has no room for (an ECD command's parameters, a
+    /// pre-dilution other than 1 in TCD-4); not mapped.
+    FieldNotMapped,
+    /// A segment whose data the model has no room for (EQP log data; a TCD, INV or
+    /// SAC with no result or specimen to describe); not mapped.
     SegmentNotMapped,
     /// A further container (SAC) for a specimen that already has one; not mapped.
     ContainerNotMapped,
@@ -457,12 +517,19 @@ impl fmt::Display for MapWarningKind {
             Self::InvalidLoinc => f.write_str("LOINC check digit does not match; loinc left empty"),
             Self::UnitsNotCarried => f.write_str("units on a value without units; not carried"),
             Self::MissingStatus => f.write_str("result status (OBX-11) empty"),
+            Self::StatusFromOrder => {
+                f.write_str("result status (OBX-11) empty; the order's (OBR-25) taken")
+            }
             Self::ObservationOutsideGroup => {
                 f.write_str("OBX before any order or specimen; kept in a report of its own")
             }
             Self::ObservationNotMapped => {
                 f.write_str("OBX not mapped: this event holds no results")
             }
+            Self::ObservationNotAResult => f.write_str(
+                "OBX-29 marks a question or supporting information, not a result; not mapped",
+            ),
+            Self::FieldNotMapped => f.write_str("field not mapped: the model has no room for it"),
             Self::SegmentNotMapped => {
                 f.write_str("segment not mapped: the model has no room for it")
             }
@@ -490,7 +557,12 @@ pub struct MapWarning {
 impl fmt::Display for MapWarning {
     /// `OBX(3)-5: not a number; kept as text (byte 812)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} (byte {})", self.location, self.kind, self.offset)
+        fmt::Display::fmt(&self.location, f)?;
+        f.write_str(": ")?;
+        fmt::Display::fmt(&self.kind, f)?;
+        f.write_str(" (byte ")?;
+        write_number(f, self.offset as u64)?;
+        f.write_str(")")
     }
 }
 
@@ -575,16 +647,10 @@ impl MapError {
 /// The profile of a message, or why it has none.
 fn detect(message: &Message<'_>, options: &MapOptions) -> Result<(Profile, bool), MapError> {
     let field = message.message_type();
-    let text = |n: usize| -> String {
-        let raw = field.component(n).raw();
-        String::from_utf8_lossy(raw).trim().to_owned()
-    };
+    let text = |n: usize| String::from_utf8_lossy(field.component(n).raw());
     let (kind, trigger) = (text(1), text(2));
-    let shown: String = String::from_utf8_lossy(field.raw())
-        .chars()
-        .take(40)
-        .collect();
-    if let Some(profile) = Profile::from_type(&kind, &trigger) {
+    let (kind, trigger) = (kind.trim(), trigger.trim());
+    if let Some(profile) = Profile::from_type(kind, trigger) {
         return Ok((profile, false));
     }
     // `ORU_R01` in MSH-9.1 (seen from senders that copy the structure id there).
@@ -595,8 +661,12 @@ fn detect(message: &Message<'_>, options: &MapOptions) -> Result<(Profile, bool)
     {
         return Ok((profile, true));
     }
+    let shown: String = String::from_utf8_lossy(field.raw())
+        .chars()
+        .take(40)
+        .collect();
     let offset = field.offset();
-    if Profile::knows_type(&kind) {
+    if Profile::knows_type(kind) {
         Err(MapError::UnsupportedTrigger {
             message_type: shown,
             offset,
@@ -654,6 +724,34 @@ mod tests {
             ..MapLocation::segment(SegmentId::new(b"PID"), 1).with_field(3)
         };
         assert_eq!(deep.to_string(), "PID(1)-3(2).4.1");
+        // Written digit by digit: the extremes as `write!` would give them.
+        let extreme = MapLocation {
+            repetition: Some(0),
+            component: Some(u32::MAX),
+            subcomponent: Some(10),
+            ..MapLocation::segment(SegmentId::new(b"Z\x01LONGID99"), 0).with_field(100)
+        };
+        assert_eq!(
+            extreme.to_string(),
+            format!(
+                "{}(0)-100(0).{}.10",
+                SegmentId::new(b"Z\x01LONGID99"),
+                u32::MAX
+            )
+        );
+        let warning = MapWarning {
+            kind: MapWarningKind::Decoding(WarningKind::EmptySegment),
+            location: obx,
+            offset: usize::MAX,
+        };
+        assert_eq!(
+            warning.to_string(),
+            format!(
+                "OBX(3): {} (byte {})",
+                WarningKind::EmptySegment,
+                usize::MAX
+            )
+        );
         assert!(crate::path::Path::parse(&deep.to_string()).is_ok());
         for profile in Profile::ALL {
             let (kind, event) = profile.message_type();

@@ -24,13 +24,16 @@
 //! | OBX-1, 3 (CWE.1–3; alternates CWE.4–6 and 10–12), 4 | `sequence`, `test` and `alt_tests` (`loinc` from the first LN coding), `sub_id` |
 //! | OBX-2 and OBX-5 (repetitions) | `value`, `additional_values` (see below); `raw_value` |
 //! | OBX-6 (CWE; UCUM when CWE.3 says so, the alternate CWE.4 as the original text) | the value's unit |
-//! | OBX-7, OBX-8 (0078, repeating), OBX-11 (0085) | reference range, interpretation, status |
+//! | OBX-7 with OBX-10 (0080: `A` age, `S` sex …), OBX-8 (0078, repeating) | reference range with `applies_to`, interpretation |
+//! | OBX-11 (0085); when empty, OBR-25 (0123) `F P C R I X` in lenient mode | `status`; the OBR-25 code in `status_raw` |
+//! | OBX-29 (0936) `QST`, `SCI` | not a result: warned, not mapped |
 //! | OBX-14, OBX-16 (XCN.1, else family and given name), OBX-17, OBX-18 (EI, repeating), OBX-19 | observed, operator, method, result instrument ids, analyzed |
 //! | SID-1, SID-2, SID-4 after an OBX | a [`SubstanceLot`] of that result (reagent lot) |
+//! | TCD-8 (0389) after an OBX; TCD-3 (for `D`) else TCD-2 | that result's `rerun` (`R`, `D`, `F`); `dilution` |
 //! | NTE-3 (repetitions joined by line breaks) | notes, by the segment they follow |
 //! | QPD-3 (EI, repeating), QPD-4/QPD-5 (else QPD-6/QPD-7) | [`SpecimenQuery`] `specimen_ids`, container carrier and position (IHE LAW LAB-27) |
 //! | EQU-1 (EI), EQU-2, EQU-3 (0365), EQU-4 (0366), EQU-5 (0367) | instrument ids, `at`, `state`, `control`, `alert` |
-//! | ISD-2, ISD-3; EQP-1 | [`EquipmentStatus::details`] |
+//! | ISD-2, ISD-3; ECD-2 (0368); EQP-1 (0450) | [`EquipmentStatus::details`] |
 //! | INV in INU^U05: as above, plus 2 (0383), 4, 5, 6, 9 (else 8) with 11 | [`InventoryItem`] status, container, carrier, position, available |
 //!
 //! OBX value types (OBX-2, table 0125):
@@ -57,6 +60,8 @@ use labwire_model::{
 #[cfg(doc)]
 use labwire_model::{Decimal, ResultValue};
 
+use core::fmt::Write as _;
+
 use super::values::{MapResult, Reader};
 use super::{MapError, MapLimit, MapLocation, MapOptions, MapWarningKind, Mapped, Profile, detect};
 use crate::message::{Field, Message, Segment};
@@ -71,20 +76,22 @@ use crate::message::{Field, Message, Segment};
 pub fn to_events(message: &Message<'_>, options: &MapOptions) -> Result<Mapped, MapError> {
     let (profile, repaired) = detect(message, options)?;
     let mut walker = Walker::new(message, options, profile);
+    // Events are large; most messages make a few, about one per group head.
+    let heads = message
+        .segments()
+        .filter(|segment| matches!(segment.id(), b"OBR" | b"SPM" | b"EQU" | b"QPD"))
+        .count();
+    walker
+        .events
+        .reserve_exact(heads.clamp(1, MAX_RESERVED_EVENTS).min(options.max_events));
     if repaired {
         let field = message.message_type();
         walker
             .reader
             .warn_at(MapWarningKind::MessageTypeRepaired, field);
     }
-    walker.header()?;
-    match profile {
-        Profile::QbpQ11 => walker.queries()?,
-        Profile::EsuU01 | Profile::InuU05 | Profile::EacU07 | Profile::LsuU12 => {
-            walker.equipment()?;
-        }
-        _ => walker.orders()?,
-    }
+    walker.walk().map_err(|error| *error)?;
+    walker.distribute_shared();
     Ok(Mapped {
         profile,
         events: walker.events,
@@ -178,12 +185,71 @@ struct Walker<'m> {
     unit: Option<Unit<'m>>,
     anchor: Anchor,
     events: Vec<LabEvent>,
+    /// Events that still lack the message's instrument and provenance (see
+    /// [`Walker::distribute_shared`]).
+    awaiting_message: Vec<usize>,
+    /// Events that still lack the current patient (see [`Walker::distribute_patient`]).
+    awaiting_patient: Vec<usize>,
     copied: usize,
 }
+
+/// Where an event built from an order group holds its patient.
+fn patient_slot(event: &mut LabEvent) -> Option<&mut Option<Patient>> {
+    match event {
+        LabEvent::Results(report) => Some(&mut report.patient),
+        LabEvent::WorkOrder(order) => Some(&mut order.patient),
+        _ => None,
+    }
+}
+
+/// Where an event holds its instrument.
+fn instrument_slot(event: &mut LabEvent) -> Option<&mut Instrument> {
+    match event {
+        LabEvent::Results(report) => Some(&mut report.instrument),
+        LabEvent::WorkOrder(order) => Some(&mut order.instrument),
+        LabEvent::Qc(qc) => Some(&mut qc.instrument),
+        LabEvent::Calibration(calibration) => Some(&mut calibration.instrument),
+        LabEvent::Query(query) => Some(&mut query.instrument),
+        LabEvent::Status(status) => Some(&mut status.instrument),
+        LabEvent::Inventory(inventory) => Some(&mut inventory.instrument),
+        _ => None,
+    }
+}
+
+/// How many OBX start at segment `index` before the next segment that opens another
+/// group (ORC, OBR, SPM, PID), at most [`MAX_RESERVED_RESULTS`]: the capacity a
+/// group's result list needs.
+fn observations_ahead(message: &Message<'_>, index: usize) -> usize {
+    let mut count = 0usize;
+    for at in index..message.segment_count() {
+        let Some(segment) = message.segment(at) else {
+            break;
+        };
+        match segment.id() {
+            b"OBX" => count = count.saturating_add(1),
+            b"ORC" | b"OBR" | b"SPM" | b"PID" | b"MSH" => break,
+            _ => {}
+        }
+        if count >= MAX_RESERVED_RESULTS {
+            break;
+        }
+    }
+    count.max(1)
+}
+
+/// The most events reserved before mapping a message.
+const MAX_RESERVED_EVENTS: usize = 8;
+
+/// The most results reserved at once (see [`observations_ahead`]); a longer group
+/// grows its list as usual.
+const MAX_RESERVED_RESULTS: usize = 256;
 
 fn raw_len(segment: &Segment<'_>) -> usize {
     segment.raw().len()
 }
+
+/// Room for a location such as `OBR(12)` or `SPM(3)`.
+const LOCATION_CAPACITY: usize = 16;
 
 /// What one warning copied into an event's provenance is counted as against
 /// [`MapOptions::max_copied_bytes`]: about the length of its text.
@@ -219,7 +285,21 @@ impl<'m> Walker<'m> {
             unit: None,
             anchor: Anchor::Message,
             events: Vec::new(),
+            awaiting_message: Vec::new(),
+            awaiting_patient: Vec::new(),
             copied: 0,
+        }
+    }
+
+    /// Reads the message's segments in the profile's shape.
+    fn walk(&mut self) -> MapResult<()> {
+        self.header()?;
+        match self.profile {
+            Profile::QbpQ11 => self.queries(),
+            Profile::EsuU01 | Profile::InuU05 | Profile::EacU07 | Profile::LsuU12 => {
+                self.equipment()
+            }
+            _ => self.orders(),
         }
     }
 
@@ -241,7 +321,12 @@ impl<'m> Walker<'m> {
         let application = reader.token(msh.field(3).component(1))?;
         let facility = reader.token(msh.field(4).component(1))?;
         let sender = match (application, facility) {
-            (Some(application), Some(facility)) => Some(format!("{application}^{facility}")),
+            (Some(mut application), Some(facility)) => {
+                application.reserve_exact(facility.len().saturating_add(1));
+                application.push('^');
+                application.push_str(&facility);
+                Some(application)
+            }
             (Some(application), None) => Some(application),
             (None, Some(facility)) => Some(format!("^{facility}")),
             (None, None) => None,
@@ -264,16 +349,116 @@ impl<'m> Walker<'m> {
     }
 
     /// The event provenance: the message's, located, with the warnings that concern it.
-    fn provenance_for(&self, location: MapLocation, warnings: &[usize]) -> Provenance {
+    fn provenance_for(&mut self, location: MapLocation, warnings: &[usize]) -> Provenance {
+        // Clone everything but the parser's warnings, which go into a list sized for
+        // them and the mapping warnings at once.
+        let parser_warnings = core::mem::take(&mut self.provenance.warnings);
         let mut provenance = self.provenance.clone();
-        provenance.location = Some(location.to_string());
-        provenance.warnings.extend(
-            warnings
-                .iter()
-                .filter_map(|&index| self.reader.warnings.get(index))
-                .map(ToString::to_string),
-        );
+        let mut texts = Vec::with_capacity(parser_warnings.len().saturating_add(warnings.len()));
+        texts.extend(parser_warnings.iter().cloned());
+        self.provenance.warnings = parser_warnings;
+        for &index in warnings {
+            texts.extend(self.reader.warning_text(index));
+        }
+        provenance.warnings = texts;
+        let mut text = String::with_capacity(LOCATION_CAPACITY);
+        // Writing to a `String` cannot fail.
+        let _ = write!(text, "{location}");
+        provenance.location = Some(text);
         provenance
+    }
+
+    /// The provenance particular to one event: its location and the mapping warnings
+    /// that concern it. [`Walker::distribute_shared`] adds the message's part.
+    fn event_provenance(&mut self, location: MapLocation, warnings: &[usize]) -> Provenance {
+        let mut texts = Vec::with_capacity(warnings.len());
+        for &index in warnings {
+            texts.extend(self.reader.warning_text(index));
+        }
+        let mut text = String::with_capacity(LOCATION_CAPACITY);
+        // Writing to a `String` cannot fail.
+        let _ = write!(text, "{location}");
+        Provenance {
+            location: Some(text),
+            warnings: texts,
+            ..Provenance::default()
+        }
+    }
+
+    /// Marks the event just pushed as one that receives the message's instrument and
+    /// provenance, and the current patient when it has room for one.
+    fn share_with_last_event(&mut self) {
+        let Some(index) = self.events.len().checked_sub(1) else {
+            return;
+        };
+        self.awaiting_message.push(index);
+        let takes_patient = self
+            .events
+            .last_mut()
+            .is_some_and(|event| patient_slot(event).is_some());
+        if takes_patient && self.patient.is_some() {
+            self.awaiting_patient.push(index);
+        }
+    }
+
+    /// Gives the current patient to the events that await it: a copy to each but the
+    /// last, which takes the original (a message with one report copies nothing).
+    fn distribute_patient(&mut self) {
+        let awaiting = core::mem::take(&mut self.awaiting_patient);
+        let Some((&last, others)) = awaiting.split_last() else {
+            return;
+        };
+        for &index in others {
+            if let Some(slot) = self.events.get_mut(index).and_then(patient_slot) {
+                slot.clone_from(&self.patient);
+            }
+        }
+        if let Some(slot) = self.events.get_mut(last).and_then(patient_slot) {
+            *slot = self.patient.take();
+        }
+    }
+
+    /// Gives the message's instrument and provenance to every event that awaits them,
+    /// the same way; each event's provenance keeps its location and its own warnings,
+    /// after the parser's.
+    fn distribute_shared(&mut self) {
+        let awaiting = core::mem::take(&mut self.awaiting_message);
+        let Some((&last, others)) = awaiting.split_last() else {
+            return;
+        };
+        for &index in others {
+            let Some(event) = self.events.get_mut(index) else {
+                continue;
+            };
+            if let Some(slot) = instrument_slot(event) {
+                slot.clone_from(&self.instrument);
+            }
+            let own = event.provenance_mut();
+            let parser_warnings = core::mem::take(&mut self.provenance.warnings);
+            let mut shared = self.provenance.clone();
+            let mut warnings =
+                Vec::with_capacity(parser_warnings.len().saturating_add(own.warnings.len()));
+            warnings.extend(parser_warnings.iter().cloned());
+            self.provenance.warnings = parser_warnings;
+            warnings.append(&mut own.warnings);
+            shared.warnings = warnings;
+            shared.location = own.location.take();
+            *own = shared;
+        }
+        if let Some(event) = self.events.get_mut(last) {
+            if let Some(slot) = instrument_slot(event) {
+                *slot = core::mem::take(&mut self.instrument);
+            }
+            let own = event.provenance_mut();
+            let mut shared = core::mem::take(&mut self.provenance);
+            if shared.warnings.is_empty() {
+                shared.warnings = core::mem::take(&mut own.warnings);
+            } else {
+                shared.warnings.append(&mut own.warnings);
+            }
+            shared.location = own.location.take();
+            *own = shared;
+        }
     }
 
     fn push_event(&mut self, event: LabEvent, copied: usize, unit: &Unit<'_>) -> MapResult<()> {
@@ -287,12 +472,12 @@ impl<'m> Walker<'m> {
             None
         };
         if let Some((limit, max)) = exceeded {
-            return Err(MapError::LimitExceeded {
+            return Err(Box::new(MapError::LimitExceeded {
                 limit,
                 max,
                 offset: unit.offset,
                 location: unit.start,
-            });
+            }));
         }
         self.events.push(event);
         Ok(())
@@ -321,14 +506,16 @@ impl<'m> Walker<'m> {
                 b"SAC" => self.container(segment)?,
                 b"INV" => self.inventory_of_specimen(segment)?,
                 b"SID" => self.substance_of_result(segment)?,
+                b"TCD" => self.test_code_detail(segment)?,
                 // Segments the model has no place for (PV1, IN1, DG1, PRT, CTI, Z…) and
-                // segments that only structure the message (SFT, TCD): an NTE after them
+                // segments that only structure the message (SFT): an NTE after them
                 // still belongs to what came before.
                 _ => {}
             }
         }
         self.finish_unit()?;
         self.close_scope();
+        self.distribute_patient();
         Ok(())
     }
 
@@ -348,6 +535,7 @@ impl<'m> Walker<'m> {
     fn patient(&mut self, pid: Segment<'m>) -> MapResult<()> {
         self.finish_unit()?;
         self.close_scope();
+        self.distribute_patient();
         let reader = &mut self.reader;
         let mut ids = Vec::new();
         for field in [3, 2, 4] {
@@ -362,7 +550,7 @@ impl<'m> Walker<'m> {
             name: reader.person_name(pid.field(5))?.map(Sensitive::new),
             birth_date: reader.time_field(pid.field(7))?.map(Sensitive::new),
             sex: reader
-                .token(pid.field(8).component(1))?
+                .token_cow(pid.field(8).component(1))?
                 .map(|code| Sensitive::new(AdministrativeSex::from_code(&code))),
         };
         self.patient = Some(patient);
@@ -374,13 +562,19 @@ impl<'m> Walker<'m> {
     }
 
     fn note(&mut self, nte: Segment<'m>) -> MapResult<()> {
-        let mut lines = Vec::new();
-        for repetition in nte.field(3).repetitions() {
-            if let Some(line) = self.reader.text(repetition)? {
-                lines.push(line);
+        // The repetitions joined by line breaks, written into one string.
+        let comment = nte.field(3);
+        let mut text = String::with_capacity(comment.raw().len());
+        let mut first = true;
+        for repetition in comment.repetitions() {
+            if let Some(line) = self.reader.cow(repetition)? {
+                if !first {
+                    text.push('\n');
+                }
+                text.push_str(&line);
+                first = false;
             }
         }
-        let text = lines.join("\n");
         let warnings = self.reader.take_pending();
         let note = (!text.trim().is_empty()).then_some(text);
         let size = raw_len(&nte);
@@ -461,35 +655,50 @@ impl<'m> Walker<'m> {
     }
 
     fn observation(&mut self, obx: Segment<'m>) -> MapResult<()> {
-        let location = self.reader.segment_location(&obx);
-        if self.work_orders {
-            self.reader
-                .warn(MapWarningKind::ObservationNotMapped, location, obx.offset());
+        let not_mapped = if self.work_orders {
+            Some(MapWarningKind::ObservationNotMapped)
+        } else if self.reader.is_not_a_result(obx)? {
+            Some(MapWarningKind::ObservationNotAResult)
+        } else {
+            None
+        };
+        if let Some(kind) = not_mapped {
+            let location = self.reader.segment_location(&obx);
+            self.reader.warn(kind, location, obx.offset());
             let warnings = self.reader.take_pending();
             self.route_warnings(warnings);
             self.anchor = Anchor::Dropped;
             return Ok(());
         }
-        let result = self.reader.observation(obx)?;
-        if self.unit.is_none() {
-            let start = match &self.scope {
-                Some(scope) => scope.start,
-                None => {
-                    self.reader.warn(
-                        MapWarningKind::ObservationOutsideGroup,
-                        location,
-                        obx.offset(),
-                    );
-                    location
-                }
-            };
-            self.unit = Some(Unit::new(start, obx.offset()));
+        let outside = self.unit.is_none() && self.scope.is_none();
+        let unit = match &mut self.unit {
+            Some(unit) => unit,
+            None => {
+                let start = match &self.scope {
+                    Some(scope) => scope.start,
+                    None => self.reader.segment_location(&obx),
+                };
+                self.unit.insert(Unit::new(start, obx.offset()))
+            }
+        };
+        if unit.results.capacity() == 0 {
+            // Results are large: size the list once for this OBX and those that
+            // follow it in the same group, rather than growing it by copying.
+            unit.results
+                .reserve_exact(observations_ahead(self.reader.message, obx.index()));
         }
-        let warnings = self.reader.take_pending();
-        if let Some(unit) = &mut self.unit {
-            unit.results.push(result);
-            unit.warnings.extend(warnings);
+        let order_status = unit.obr.map(|obr| obr.field(25));
+        self.reader
+            .observation(obx, order_status, &mut unit.results)?;
+        if outside {
+            // After the result's own warnings, as the result is read first.
+            self.reader.warn(
+                MapWarningKind::ObservationOutsideGroup,
+                unit.start,
+                obx.offset(),
+            );
         }
+        self.reader.drain_pending_into(&mut unit.warnings);
         self.anchor = Anchor::Result;
         Ok(())
     }
@@ -544,7 +753,7 @@ impl<'m> Walker<'m> {
             ids.push(Sensitive::new(id.with_kind(IdentifierType::Filler)));
         }
         let role = reader
-            .token(spm.field(11).component(1))?
+            .token_cow(spm.field(11).component(1))?
             .map(|code| SpecimenRole::from_code(&code))
             .unwrap_or_default();
         let mut descriptions = Vec::new();
@@ -618,7 +827,7 @@ impl<'m> Walker<'m> {
                 self.reader
                     .warn(MapWarningKind::SegmentNotMapped, location, sac.offset());
                 let mut warnings = warnings;
-                warnings.extend(self.reader.take_pending());
+                self.reader.drain_pending_into(&mut warnings);
                 self.route_warnings(warnings);
                 return Ok(());
             }
@@ -626,7 +835,7 @@ impl<'m> Walker<'m> {
                 self.reader
                     .warn(MapWarningKind::ContainerNotMapped, location, sac.offset());
                 let mut warnings = warnings;
-                warnings.extend(self.reader.take_pending());
+                self.reader.drain_pending_into(&mut warnings);
                 self.route_warnings(warnings);
                 return Ok(());
             }
@@ -690,7 +899,7 @@ impl<'m> Walker<'m> {
             None => {
                 self.reader
                     .warn(MapWarningKind::SegmentNotMapped, location, inv.offset());
-                warnings.extend(self.reader.take_pending());
+                self.reader.drain_pending_into(&mut warnings);
                 self.route_warnings(warnings);
             }
         }
@@ -713,6 +922,36 @@ impl<'m> Walker<'m> {
                     location,
                     sid.offset(),
                 );
+            }
+        }
+        let warnings = self.reader.take_pending();
+        self.route_warnings(warnings);
+        Ok(())
+    }
+
+    /// TCD after an OBX (IHE LAW): the result's repeat status and dilution. After
+    /// anything else the model has no room for it (an order's dilution settings).
+    fn test_code_detail(&mut self, tcd: Segment<'m>) -> MapResult<()> {
+        let result = match (self.anchor, &mut self.unit) {
+            (Anchor::Result, Some(unit)) => unit.results.last_mut(),
+            _ => None,
+        };
+        match result {
+            Some(result) => {
+                let detail = self.reader.test_code_detail(tcd)?;
+                if let Some(rerun) = detail.rerun {
+                    result.rerun = rerun;
+                }
+                if detail.dilution.is_some() {
+                    result.dilution = detail.dilution;
+                }
+            }
+            // It describes an OBX that was not mapped.
+            None if self.anchor == Anchor::Dropped => {}
+            None => {
+                let location = self.reader.segment_location(&tcd);
+                self.reader
+                    .warn(MapWarningKind::SegmentNotMapped, location, tcd.offset());
             }
         }
         let warnings = self.reader.take_pending();
@@ -755,7 +994,7 @@ impl<'m> Walker<'m> {
         let mut priority = None;
         for source in priority_sources.into_iter().flatten() {
             if priority.is_none() {
-                priority = reader.token(source)?;
+                priority = reader.token_cow(source)?;
             }
         }
         let requested_at = match field(unit.orc, 9) {
@@ -811,28 +1050,30 @@ impl<'m> Walker<'m> {
             return Ok(());
         };
         let parts = self.read_order(&unit)?;
-        unit.warnings.extend(self.reader.take_pending());
-        let draft = match unit.specimen.take() {
-            Some(draft) => Some(draft),
-            None => self.scope.as_mut().map(|scope| {
-                scope.used = true;
-                scope.clone()
-            }),
+        self.reader.drain_pending_into(&mut unit.warnings);
+        // Sized once for the message's, patient's, specimen's and order's own.
+        let (draft_notes, draft_warnings) = match (&unit.specimen, &self.scope) {
+            (Some(draft), _) | (None, Some(draft)) => (draft.notes.len(), draft.warnings.len()),
+            (None, None) => (0, 0),
         };
-        let mut specimen = match &draft {
-            Some(draft) => Some(draft.specimen.clone()),
-            None => parts.specimen,
-        };
-        if let Some(specimen) = &mut specimen
-            && specimen.collected_at.is_none()
-        {
-            specimen.collected_at = parts.observed_at;
-        }
-        let mut notes = self.message_notes.clone();
+        let mut notes = Vec::with_capacity(
+            self.message_notes
+                .len()
+                .saturating_add(self.patient_notes.len())
+                .saturating_add(draft_notes)
+                .saturating_add(unit.notes.len()),
+        );
+        notes.extend(self.message_notes.iter().cloned());
         notes.extend(self.patient_notes.iter().cloned());
-        let mut warnings = self.message_warnings.clone();
+        let mut warnings = Vec::with_capacity(
+            self.message_warnings
+                .len()
+                .saturating_add(self.patient_warnings.len())
+                .saturating_add(draft_warnings)
+                .saturating_add(unit.warnings.len()),
+        );
+        warnings.extend(self.message_warnings.iter().copied());
         warnings.extend(self.patient_warnings.iter().copied());
-        let mut substances = Vec::new();
         let mut copied = self
             .message_raw
             .saturating_add(self.patient_raw)
@@ -842,37 +1083,57 @@ impl<'m> Walker<'m> {
                     .len()
                     .saturating_add(self.provenance.warnings.len()),
             ));
-        if let Some(draft) = &draft {
-            notes.extend(draft.notes.iter().cloned());
-            warnings.extend(draft.warnings.iter().copied());
-            substances.clone_from(&draft.substances);
-            copied = copied
-                .saturating_add(draft.raw_len)
+        // Every result gets its own copy of the specimen's substances.
+        let draft_cost = |draft: &SpecimenDraft| {
+            draft
+                .raw_len
                 .saturating_add(warning_cost(draft.warnings.len()))
-                // Every result gets its own copy of the specimen's substances.
-                .saturating_add(draft.substances_raw.saturating_mul(unit.results.len()));
+                .saturating_add(draft.substances_raw.saturating_mul(unit.results.len()))
+        };
+        let mut substances = Vec::new();
+        // The order's own specimen is moved into the event; the specimen group's
+        // (specimen-first profiles) is shared by its orders, so each gets a copy.
+        let mut specimen = match (unit.specimen.take(), &mut self.scope) {
+            (Some(draft), _) => {
+                copied = copied.saturating_add(draft_cost(&draft));
+                notes.extend(draft.notes);
+                warnings.extend(draft.warnings);
+                substances = draft.substances;
+                Some(draft.specimen)
+            }
+            (None, Some(scope)) => {
+                scope.used = true;
+                copied = copied.saturating_add(draft_cost(scope));
+                notes.extend(scope.notes.iter().cloned());
+                warnings.extend(scope.warnings.iter().copied());
+                substances.clone_from(&scope.substances);
+                Some(scope.specimen.clone())
+            }
+            (None, None) => parts.specimen,
+        };
+        if let Some(specimen) = &mut specimen
+            && specimen.collected_at.is_none()
+        {
+            specimen.collected_at = parts.observed_at;
         }
         notes.append(&mut unit.notes);
         warnings.extend(unit.warnings.iter().copied());
-        let results = core::mem::take(&mut unit.results);
-        let results: Vec<LabResult> = results
-            .into_iter()
-            .map(|mut result| {
-                if result.observed_at.is_none() {
-                    result.observed_at = parts.observed_at;
-                }
-                result.substances.extend(substances.iter().cloned());
-                result
-            })
-            .collect();
+        let mut results = core::mem::take(&mut unit.results);
+        // In place: results are large, and moving them is copying them.
+        for result in &mut results {
+            if result.observed_at.is_none() {
+                result.observed_at = parts.observed_at;
+            }
+            result.substances.extend(substances.iter().cloned());
+        }
         let event = if self.work_orders {
             LabEvent::WorkOrder(WorkOrder {
-                instrument: self.instrument.clone(),
-                patient: self.patient.clone(),
+                instrument: Instrument::default(),
+                patient: None,
                 specimen,
                 order: parts.order.unwrap_or_default(),
                 notes,
-                provenance: self.provenance_for(unit.start, &warnings),
+                provenance: self.event_provenance(unit.start, &warnings),
             })
         } else {
             let role = specimen
@@ -887,7 +1148,7 @@ impl<'m> Walker<'m> {
                     .or(substances.first())
                     .cloned();
                 LabEvent::Qc(QcEvent {
-                    instrument: self.instrument.clone(),
+                    instrument: Instrument::default(),
                     specimen,
                     control,
                     results: results
@@ -902,31 +1163,33 @@ impl<'m> Walker<'m> {
                         .collect(),
                     notes,
                     at: None,
-                    provenance: self.provenance_for(unit.start, &warnings),
+                    provenance: self.event_provenance(unit.start, &warnings),
                 })
             } else if options.quality_control_events && role.is_calibration() {
                 LabEvent::Calibration(CalibrationEvent {
-                    instrument: self.instrument.clone(),
+                    instrument: Instrument::default(),
                     test: parts.order.and_then(|order| order.tests.into_iter().next()),
                     substances,
                     results,
                     notes,
-                    provenance: self.provenance_for(unit.start, &warnings),
+                    provenance: self.event_provenance(unit.start, &warnings),
                     ..CalibrationEvent::default()
                 })
             } else {
                 LabEvent::Results(ResultReport {
-                    instrument: self.instrument.clone(),
-                    patient: self.patient.clone(),
+                    instrument: Instrument::default(),
+                    patient: None,
                     specimen,
                     order: parts.order,
                     results,
                     notes,
-                    provenance: self.provenance_for(unit.start, &warnings),
+                    provenance: self.event_provenance(unit.start, &warnings),
                 })
             }
         };
-        self.push_event(event, copied, &unit)
+        self.push_event(event, copied, &unit)?;
+        self.share_with_last_event();
+        Ok(())
     }
 
     // --- QBP^Q11 -----------------------------------------------------------------------
@@ -961,15 +1224,15 @@ impl<'m> Walker<'m> {
                 ..Container::default()
             });
             let mut warnings = self.message_warnings.clone();
-            warnings.extend(reader.take_pending());
+            reader.drain_pending_into(&mut warnings);
             let start = reader.segment_location(&segment);
             let event = LabEvent::Query(SpecimenQuery {
-                instrument: self.instrument.clone(),
+                instrument: Instrument::default(),
                 specimen_ids,
                 container,
                 tests: Vec::new(),
                 status: None,
-                provenance: self.provenance_for(start, &warnings),
+                provenance: self.event_provenance(start, &warnings),
             });
             let unit = Unit::new(start, segment.offset());
             let copied = warning_cost(
@@ -978,6 +1241,7 @@ impl<'m> Walker<'m> {
                     .saturating_add(self.provenance.warnings.len()),
             );
             self.push_event(event, copied, &unit)?;
+            self.share_with_last_event();
         }
         Ok(())
     }
@@ -1007,7 +1271,7 @@ impl<'m> Walker<'m> {
                     }
                     if let Some((event, unit)) = &mut current {
                         Self::equipment_detail(&mut self.reader, event, segment, location)?;
-                        unit.warnings.extend(self.reader.take_pending());
+                        self.reader.drain_pending_into(&mut unit.warnings);
                     }
                 }
                 _ => {}
@@ -1053,13 +1317,13 @@ impl<'m> Walker<'m> {
         Ok(LabEvent::Status(EquipmentStatus {
             instrument,
             state: reader
-                .token(equ.field(3).component(1))?
+                .token_cow(equ.field(3).component(1))?
                 .map(|code| EquipmentState::from_code(&code)),
             control: reader
-                .token(equ.field(4).component(1))?
+                .token_cow(equ.field(4).component(1))?
                 .map(|code| ControlState::from_code(&code)),
             alert: reader
-                .token(equ.field(5).component(1))?
+                .token_cow(equ.field(5).component(1))?
                 .map(|code| AlertLevel::from_code(&code)),
             at,
             details: Vec::new(),
@@ -1079,6 +1343,22 @@ impl<'m> Walker<'m> {
                 for field in [2, 3] {
                     if let Some(coding) = reader.primary_coding(segment.field(field))? {
                         status.details.push(coding);
+                    }
+                }
+            }
+            (b"ECD", LabEvent::Status(status)) => {
+                // ECD-2 remote control command (table 0368, as ISD-2). ECD-1 (reference
+                // number) and ECD-3 (response required) serve the EAR^U08 answer; the
+                // requested completion time (ECD-4) and parameters (ECD-5) have no
+                // place in the model.
+                if let Some(coding) = reader.primary_coding(segment.field(2))? {
+                    status.details.push(coding);
+                }
+                for number in [4, 5] {
+                    let field = segment.field(number);
+                    if !field.is_empty() {
+                        let location = location.with_field(number as u32);
+                        reader.warn(MapWarningKind::FieldNotMapped, location, field.offset());
                     }
                 }
             }
@@ -1480,9 +1760,19 @@ RCP|I||R\r");
 
         let eac = map("MSH|^~\\&|LIS||AN-1||20240301||EAC^U07^EAC_U07|4|P|2.5.1\r\
 EQU|AN-1|20240301|OP\r\
-ECD|1|SA^Start^HL70368|Y\r");
+ECD|1|SA^Start^HL70368|Y|^^^20240301|PARAM\r");
         assert_eq!(eac.events.len(), 1);
-        assert_eq!(eac.warnings[0].kind, MapWarningKind::SegmentNotMapped);
+        let LabEvent::Status(command) = &eac.events[0] else {
+            panic!()
+        };
+        assert_eq!(command.details[0].code, "SA");
+        let unmapped: Vec<_> = eac
+            .warnings
+            .iter()
+            .map(|w| w.location.to_string())
+            .collect();
+        assert_eq!(unmapped, ["ECD(1)-4", "ECD(1)-5"]);
+        assert_eq!(eac.warnings[0].kind, MapWarningKind::FieldNotMapped);
         assert_eq!(eac.events[0].instrument().local_id.as_deref(), Some("AN-1"));
     }
 

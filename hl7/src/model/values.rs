@@ -1,6 +1,7 @@
 //! Reading HL7 data types into model values: text, codes (CWE/CE), identifiers (EI,
 //! CX), names (XPN), times (DTM/TS), numbers, units, and the OBX value types.
 
+use core::fmt::Write as _;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
@@ -14,12 +15,16 @@ use super::{MapError, MapLocation, MapOptions, MapWarning, MapWarningKind, Value
 use crate::error::{Location, SegmentId, Warning, WarningKind};
 use crate::message::{Component, Field, Message, Repetition, Segment, Subcomponent, Value};
 
-pub(super) type MapResult<T> = Result<T, MapError>;
+/// The result of reading one value. The error is boxed: errors are rare (strict
+/// decoding, limits) and end the mapping, while a small `Result` keeps the path every
+/// value takes cheap.
+pub(super) type MapResult<T> = Result<T, Box<MapError>>;
 
 /// The views whose text can be decoded, so one set of helpers reads them all.
 pub(super) trait View<'m>: Copy {
     fn raw_bytes(&self) -> &'m [u8];
     fn null(&self) -> bool;
+    fn simple(&self) -> bool;
     fn at(&self) -> Location;
     fn position(&self) -> usize;
     fn decode(&self, warnings: &mut Vec<Warning>) -> crate::Result<Cow<'m, str>>;
@@ -33,6 +38,9 @@ macro_rules! view {
             }
             fn null(&self) -> bool {
                 self.is_null()
+            }
+            fn simple(&self) -> bool {
+                self.is_simple()
             }
             fn at(&self) -> Location {
                 self.location()
@@ -49,21 +57,70 @@ macro_rules! view {
 
 view!(Field, Repetition, Component, Subcomponent, Value);
 
+/// `0x0101…01`: multiplying a byte by it copies the byte into every lane of a `u64`.
+const BYTE_LANES: u64 = 0x0101_0101_0101_0101;
+/// The high bit of every lane.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether `raw` is ASCII without the escape character, so that decoding returns it
+/// unchanged. Eight bytes at a time: a word passes when no lane has its high bit set
+/// and none equals the escape character (the classic "has a zero byte" test on the
+/// word XOR the escape in every lane, exact for "any").
+#[inline]
+fn is_plain(raw: &[u8], escape: Option<u8>) -> bool {
+    // Without an escape character, 0x80 stands in: no ASCII byte equals it.
+    let escape = escape.unwrap_or(0x80);
+    let escapes = BYTE_LANES.wrapping_mul(u64::from(escape));
+    let mut words = raw.chunks_exact(8);
+    for chunk in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            return false;
+        };
+        let word = u64::from_le_bytes(bytes);
+        let matches = word ^ escapes;
+        let has_escape = matches.wrapping_sub(BYTE_LANES) & !matches & HIGH_BITS != 0;
+        if word & HIGH_BITS != 0 || has_escape {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&byte| byte.is_ascii() && byte != escape)
+}
+
+/// [`str::trim`], answering at once for the usual value that neither starts nor ends
+/// with whitespace.
+fn trim(text: &str) -> &str {
+    // A byte that is neither ASCII whitespace (with the vertical tab, which `trim`
+    // also removes) nor part of a multi-byte character cannot begin or end a run of
+    // whitespace.
+    let solid = |byte: &u8| byte.is_ascii() && !byte.is_ascii_whitespace() && *byte != 0x0B;
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if solid(first) && solid(last) => text,
+        _ => text.trim(),
+    }
+}
+
 /// HL7 coding system mnemonics (table 0396) and the model's systems.
 pub(super) fn code_system(name: Option<&str>) -> CodeSystem {
     let Some(name) = name.map(str::trim).filter(|name| !name.is_empty()) else {
         return CodeSystem::Local(String::new());
     };
-    let upper = name.to_ascii_uppercase();
-    match upper.as_str() {
-        "LN" => return CodeSystem::Loinc,
-        // SNOMED CT (SCT), and the older SNOMED International mnemonics.
-        "SCT" | "SNM" | "SNM3" => return CodeSystem::Snomed,
-        "UCUM" => return CodeSystem::Ucum,
-        _ => {}
+    let is = |mnemonic: &str| name.eq_ignore_ascii_case(mnemonic);
+    if is("LN") {
+        return CodeSystem::Loinc;
+    }
+    // SNOMED CT (SCT), and the older SNOMED International mnemonics.
+    if is("SCT") || is("SNM") || is("SNM3") {
+        return CodeSystem::Snomed;
+    }
+    if is("UCUM") {
+        return CodeSystem::Ucum;
     }
     // `HL7nnnn`: an HL7-defined table (0396: "HL7nnnn").
-    if let Some(number) = upper.strip_prefix("HL7")
+    if let Some((prefix, number)) = name.split_at_checked(3)
+        && prefix.eq_ignore_ascii_case("HL7")
         && !number.is_empty()
         && number.bytes().all(|b| b.is_ascii_digit())
         && let Ok(table) = number.parse::<u16>()
@@ -78,12 +135,16 @@ pub(super) fn code_system(name: Option<&str>) -> CodeSystem {
 
 /// The media type of an ED/RP type of data (table 0191) and subtype (table 0291).
 pub(super) fn media_type(kind: Option<&str>, subtype: Option<&str>) -> Option<String> {
-    let family = |kind: &str| match kind.to_ascii_uppercase().as_str() {
-        "IM" => Some("image"),
-        "AP" => Some("application"),
-        "TEXT" => Some("text"),
-        "AU" => Some("audio"),
-        _ => None,
+    let family = |kind: &str| {
+        [
+            ("IM", "image"),
+            ("AP", "application"),
+            ("TEXT", "text"),
+            ("AU", "audio"),
+        ]
+        .into_iter()
+        .find(|(code, _)| kind.eq_ignore_ascii_case(code))
+        .map(|(_, family)| family)
     };
     match (kind, subtype) {
         (None, None) => None,
@@ -101,10 +162,63 @@ pub(super) fn media_type(kind: Option<&str>, subtype: Option<&str>) -> Option<St
 
 /// The ED encoding (table 0299) as the model names it.
 pub(super) fn encoding_name(encoding: &str) -> String {
-    match encoding.to_ascii_uppercase().as_str() {
-        "BASE64" => "base64".to_owned(),
-        "HEX" => "hex".to_owned(),
-        _ => encoding.to_owned(),
+    if encoding.eq_ignore_ascii_case("BASE64") {
+        "base64".to_owned()
+    } else if encoding.eq_ignore_ascii_case("HEX") {
+        "hex".to_owned()
+    } else {
+        encoding.to_owned()
+    }
+}
+
+/// Room for most warnings as text (`OBX(12)-5: not a number; kept as text (byte 1234)`).
+const WARNING_CAPACITY: usize = 64;
+
+/// Segment ids counted by linear search before [`Reader::new`] falls back to a map.
+const RECENT_IDS: usize = 16;
+
+/// What a TCD says about the result before it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct TestCodeDetail {
+    /// Repeated (`R`, `D`, `F`) or original (`O`); `None` when TCD-8 is empty.
+    pub(super) rerun: Option<bool>,
+    /// The dilution factor the instrument applied.
+    pub(super) dilution: Option<Decimal>,
+}
+
+/// Whether a decimal is 1 (`1`, `1.0`, `01`, `+1`): a dilution of one part in one.
+pub(super) fn is_one(decimal: &Decimal) -> bool {
+    let text = decimal.as_str();
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    whole.trim_start_matches('0') == "1" && fraction.bytes().all(|digit| digit == b'0')
+}
+
+/// How a value reads as text (see [`Reader::classify`]).
+#[derive(Clone, Copy)]
+enum Text<'m> {
+    /// Empty, or the explicit null `""`.
+    Absent,
+    /// ASCII without escapes: the text is the bytes.
+    Plain(&'m str),
+    /// Escapes or other bytes: the syntax layer decodes it.
+    Encoded,
+}
+
+/// OBX-6 as the values of one OBX receive it: moved into the value when OBX-5 has
+/// one repetition (the usual case), cloned for each when it has several.
+pub(super) struct Units<'u> {
+    unit: &'u mut Option<Unit>,
+    shared: bool,
+}
+
+impl Units<'_> {
+    fn get(&mut self) -> Option<Unit> {
+        if self.shared {
+            self.unit.clone()
+        } else {
+            self.unit.take()
+        }
     }
 }
 
@@ -112,9 +226,15 @@ pub(super) fn encoding_name(encoding: &str) -> String {
 pub(super) struct Reader<'m> {
     pub(super) message: &'m Message<'m>,
     pub(super) options: MapOptions,
+    /// The whole message as text, when it is valid UTF-8 (see [`Reader::plain`]).
+    text: Option<&'m str>,
+    /// The escape character (MSH-2.3), if any.
+    escape: Option<u8>,
     /// The occurrence of each segment among those with its id (1-based).
     occurrences: Vec<u32>,
     pub(super) warnings: Vec<MapWarning>,
+    /// `warnings` as text, each formatted when first needed.
+    warning_texts: Vec<Option<String>>,
     /// Indexes of warnings pushed since the last `take_pending`.
     pending: Vec<usize>,
     /// Decoding relaxations already reported, by offset.
@@ -123,20 +243,38 @@ pub(super) struct Reader<'m> {
 
 impl<'m> Reader<'m> {
     pub(super) fn new(message: &'m Message<'m>, options: &MapOptions) -> Self {
-        let mut seen: HashMap<SegmentId, u32> = HashMap::new();
-        let occurrences = message
-            .segments()
-            .map(|segment| {
-                let count = seen.entry(SegmentId::new(segment.id())).or_insert(0);
+        // A message uses a handful of segment ids: a linear scan of the first few
+        // beats hashing each one; a map takes the rest, so adversarial messages with
+        // thousands of distinct ids stay linear.
+        let mut recent = [(SegmentId::default(), 0u32); RECENT_IDS];
+        let mut recent_len = 0usize;
+        let mut others: HashMap<SegmentId, u32> = HashMap::new();
+        let mut occurrences = Vec::with_capacity(message.segment_count());
+        for segment in message.segments() {
+            let id = SegmentId::new(segment.id());
+            let seen = recent.get_mut(..recent_len).unwrap_or_default();
+            let count = if let Some((_, count)) = seen.iter_mut().find(|(seen, _)| *seen == id) {
                 *count = count.saturating_add(1);
                 *count
-            })
-            .collect();
+            } else if let Some(slot) = recent.get_mut(recent_len) {
+                *slot = (id, 1);
+                recent_len = recent_len.saturating_add(1);
+                1
+            } else {
+                let count = others.entry(id).or_insert(0);
+                *count = count.saturating_add(1);
+                *count
+            };
+            occurrences.push(count);
+        }
         Self {
             message,
             options: options.clone(),
+            text: core::str::from_utf8(message.as_bytes()).ok(),
+            escape: message.delimiters().escape(),
             occurrences,
             warnings: Vec::new(),
+            warning_texts: Vec::new(),
             pending: Vec::new(),
             decoding_seen: HashSet::new(),
         }
@@ -198,18 +336,71 @@ impl<'m> Reader<'m> {
         self.warn(kind, location, view.position());
     }
 
-    /// Indexes of the warnings pushed since the last call.
-    pub(super) fn take_pending(&mut self) -> Vec<usize> {
-        core::mem::take(&mut self.pending)
+    /// Warning `index` as text, formatted on first use: the warnings of a message or
+    /// patient go into the provenance of every event, and formatting is what costs.
+    pub(super) fn warning_text(&mut self, index: usize) -> Option<String> {
+        let warning = self.warnings.get(index)?;
+        if self.warning_texts.len() <= index {
+            self.warning_texts.resize(index.saturating_add(1), None);
+        }
+        let slot = self.warning_texts.get_mut(index)?;
+        Some(
+            slot.get_or_insert_with(|| {
+                let mut text = String::with_capacity(WARNING_CAPACITY);
+                // Writing to a `String` cannot fail.
+                let _ = write!(text, "{warning}");
+                text
+            })
+            .clone(),
+        )
     }
 
-    /// The decoded text of a value; `None` when empty or the explicit null `""`.
-    pub(super) fn text<V: View<'m>>(&mut self, view: V) -> MapResult<Option<String>> {
-        if view.raw_bytes().is_empty() || view.null() {
-            return Ok(None);
+    /// Indexes of the warnings pushed since the last call.
+    pub(super) fn take_pending(&mut self) -> Vec<usize> {
+        // Drained, not taken: the buffer is kept for the next segment's warnings, and
+        // the (usually empty) result allocates nothing.
+        self.pending.drain(..).collect()
+    }
+
+    /// Moves the indexes of the warnings pushed since the last call to `out`.
+    pub(super) fn drain_pending_into(&mut self, out: &mut Vec<usize>) {
+        out.append(&mut self.pending);
+    }
+
+    /// How a value reads as text: absent (empty or the explicit null `""`), plain
+    /// (see [`Reader::plain`]), or in need of decoding. The common cases answer
+    /// without building a `Cow`.
+    #[inline]
+    fn classify<V: View<'m>>(&self, view: &V) -> Text<'m> {
+        let raw = view.raw_bytes();
+        if raw.is_empty() || view.null() {
+            return Text::Absent;
         }
+        match self.plain(raw, view.position(), view.simple()) {
+            Some(text) => Text::Plain(text),
+            None => Text::Encoded,
+        }
+    }
+
+    /// The decoded text of a value, borrowed when there was nothing to decode;
+    /// `None` when empty or the explicit null `""`.
+    #[inline]
+    pub(super) fn cow<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Cow<'m, str>>> {
+        match self.classify(&view) {
+            Text::Absent => Ok(None),
+            Text::Plain(text) => Ok(Some(Cow::Borrowed(text))),
+            Text::Encoded => self.decode(view),
+        }
+    }
+
+    /// [`Reader::cow`] for values with escapes or non-ASCII bytes: the syntax layer
+    /// decodes them, and its lenient-mode warnings become mapping warnings.
+    #[inline(never)]
+    fn decode<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Cow<'m, str>>> {
         let mut relaxed = Vec::new();
-        let text = view.decode(&mut relaxed)?.into_owned();
+        let text = view
+            .decode(&mut relaxed)
+            .map_err(|error| Box::new(MapError::from(error)))?;
         for warning in relaxed {
             let location = warning.location.map_or_else(
                 || self.map_location(&view.at()),
@@ -224,24 +415,105 @@ impl<'m> Reader<'m> {
         Ok(Some(text))
     }
 
+    /// `raw` (at `offset` in the message) as text when decoding would return it
+    /// unchanged: ASCII, which every charset maps to itself, without an escape
+    /// character (known when the view is `simple`, else checked). Borrowed from the
+    /// message text validated once, so the common case costs one pass over the
+    /// value's bytes.
+    #[inline]
+    fn plain(&self, raw: &'m [u8], offset: usize, simple: bool) -> Option<&'m str> {
+        if !simple && !is_plain(raw, self.escape) {
+            return None;
+        }
+        let text = self.text?.get(offset..offset.checked_add(raw.len())?)?;
+        // The view's offset names its bytes; never trust it blindly.
+        core::ptr::eq(text.as_ptr(), raw.as_ptr()).then_some(text)
+    }
+
+    /// The decoded text of a value; `None` when empty or the explicit null `""`.
+    pub(super) fn text<V: View<'m>>(&mut self, view: V) -> MapResult<Option<String>> {
+        match self.classify(&view) {
+            Text::Absent => Ok(None),
+            Text::Plain(text) => Ok(Some(text.to_owned())),
+            Text::Encoded => Ok(self.decode(view)?.map(Cow::into_owned)),
+        }
+    }
+
+    /// The decoded text, trimmed and borrowed where possible; `None` when nothing is
+    /// left. For values that are parsed or compared rather than kept.
+    #[inline]
+    pub(super) fn token_cow<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Cow<'m, str>>> {
+        match self.classify(&view) {
+            Text::Absent => Ok(None),
+            Text::Plain(text) => {
+                let trimmed = trim(text);
+                if trimmed.is_empty() {
+                    Ok(None)
+                } else {
+                    Ok(Some(Cow::Borrowed(trimmed)))
+                }
+            }
+            Text::Encoded => self.decoded_token(view),
+        }
+    }
+
+    /// [`Reader::token_cow`] for values that need decoding.
+    #[inline(never)]
+    fn decoded_token<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Cow<'m, str>>> {
+        let trimmed = match self.decode(view)? {
+            None => return Ok(None),
+            Some(Cow::Borrowed(text)) => Cow::Borrowed(trim(text)),
+            Some(Cow::Owned(text)) => {
+                let trimmed = trim(&text);
+                if trimmed.len() == text.len() {
+                    Cow::Owned(text)
+                } else {
+                    Cow::Owned(trimmed.to_owned())
+                }
+            }
+        };
+        Ok((!trimmed.is_empty()).then_some(trimmed))
+    }
+
     /// The decoded text, trimmed; `None` when nothing is left.
+    #[inline]
     pub(super) fn token<V: View<'m>>(&mut self, view: V) -> MapResult<Option<String>> {
-        Ok(self.text(view)?.and_then(|text| {
-            let trimmed = text.trim();
-            (!trimmed.is_empty()).then(|| trimmed.to_owned())
-        }))
+        match self.classify(&view) {
+            Text::Absent => Ok(None),
+            Text::Plain(text) => {
+                let trimmed = trim(text);
+                if trimmed.is_empty() {
+                    Ok(None)
+                } else {
+                    Ok(Some(trimmed.to_owned()))
+                }
+            }
+            Text::Encoded => Ok(self.decoded_token(view)?.map(Cow::into_owned)),
+        }
     }
 
     /// A coding from three consecutive components (CWE/CE `code^text^system`,
-    /// starting at `first`: 1 for the primary, 4 for the alternate).
-    pub(super) fn coding(
+    /// starting at component `first`: 1 for the primary, 4 for the alternate), out of
+    /// components already split (`components[0]` is component 1); `None` when `first`
+    /// is out of their range.
+    fn coding_at(
         &mut self,
-        repetition: Repetition<'m>,
+        components: &[Component<'m>],
         first: usize,
     ) -> MapResult<Option<Coding>> {
-        let code = self.token(repetition.component(first))?;
-        let display = self.token(repetition.component(first + 1))?;
-        let system = self.token(repetition.component(first + 2))?;
+        let Some([code, display, system]) = first
+            .checked_sub(1)
+            .and_then(|start| components.get(start..))
+            .and_then(|rest| rest.first_chunk::<3>())
+        else {
+            return Ok(None);
+        };
+        if code.is_empty() && display.is_empty() && system.is_empty() {
+            return Ok(None);
+        }
+        let code = self.token(*code)?;
+        let display = self.token(*display)?;
+        let system = self.token_cow(*system)?;
         Ok(code.map(|code| Coding {
             system: code_system(system.as_deref()),
             code,
@@ -253,7 +525,7 @@ impl<'m> Reader<'m> {
     pub(super) fn coding_in(&mut self, component: Component<'m>) -> MapResult<Option<Coding>> {
         let code = self.token(component.subcomponent(1))?;
         let display = self.token(component.subcomponent(2))?;
-        let system = self.token(component.subcomponent(3))?;
+        let system = self.token_cow(component.subcomponent(3))?;
         Ok(code.map(|code| Coding {
             system: code_system(system.as_deref()),
             code,
@@ -263,21 +535,28 @@ impl<'m> Reader<'m> {
 
     /// The primary coding, or the alternate when the primary has no code.
     pub(super) fn primary_coding(&mut self, field: Field<'m>) -> MapResult<Option<Coding>> {
-        let repetition = field.repetition(1);
-        match self.coding(repetition, 1)? {
+        if field.is_empty() {
+            return Ok(None);
+        }
+        let components: [Component<'m>; 6] = field.repetition(1).first_components();
+        match self.coding_at(&components, 1)? {
             Some(coding) => Ok(Some(coding)),
-            None => self.coding(repetition, 4),
+            None => self.coding_at(&components, 4),
         }
     }
 
     /// EI from components: entity id, namespace id (else universal id) as assigner.
     pub(super) fn entity(&mut self, repetition: Repetition<'m>) -> MapResult<Option<Identifier>> {
-        let Some(value) = self.token(repetition.component(1))? else {
+        if repetition.is_empty() {
+            return Ok(None);
+        }
+        let [id, namespace, universal] = repetition.first_components();
+        let Some(value) = self.token(id)? else {
             return Ok(None);
         };
-        let assigner = match self.token(repetition.component(2))? {
+        let assigner = match self.token(namespace)? {
             Some(namespace) => Some(namespace),
-            None => self.token(repetition.component(3))?,
+            None => self.token(universal)?,
         };
         Ok(Some(Identifier {
             value,
@@ -307,16 +586,19 @@ impl<'m> Reader<'m> {
         &mut self,
         repetition: Repetition<'m>,
     ) -> MapResult<Option<Identifier>> {
-        let Some(value) = self.token(repetition.component(1))? else {
+        if repetition.is_empty() {
+            return Ok(None);
+        }
+        let [id, _, _, authority, kind] = repetition.first_components();
+        let Some(value) = self.token(id)? else {
             return Ok(None);
         };
-        let authority = repetition.component(4);
         let assigner = match self.token(authority.subcomponent(1))? {
             Some(namespace) => Some(namespace),
             None => self.token(authority.subcomponent(2))?,
         };
         let kind = self
-            .token(repetition.component(5))?
+            .token_cow(kind)?
             .map(|code| IdentifierType::from_code(&code));
         Ok(Some(Identifier {
             value,
@@ -327,20 +609,23 @@ impl<'m> Reader<'m> {
 
     /// XPN: family (FN.1) ^ given ^ middle ^ suffix ^ prefix.
     pub(super) fn person_name(&mut self, field: Field<'m>) -> MapResult<Option<PersonName>> {
-        let repetition = field.repetition(1);
+        if field.is_empty() {
+            return Ok(None);
+        }
+        let [family, given, middle, suffix, prefix] = field.repetition(1).first_components();
         let name = PersonName {
-            family: self.token(repetition.component(1).subcomponent(1))?,
-            given: self.token(repetition.component(2))?,
-            middle: self.token(repetition.component(3))?,
-            suffix: self.token(repetition.component(4))?,
-            prefix: self.token(repetition.component(5))?,
+            family: self.token(family.subcomponent(1))?,
+            given: self.token(given)?,
+            middle: self.token(middle)?,
+            suffix: self.token(suffix)?,
+            prefix: self.token(prefix)?,
         };
         Ok((name != PersonName::default()).then_some(name))
     }
 
     /// A DTM value; an unreadable one is left empty with a warning at `view`.
     pub(super) fn timestamp<V: View<'m>>(&mut self, view: V) -> MapResult<Option<LabTimestamp>> {
-        let Some(text) = self.token(view)? else {
+        let Some(text) = self.token_cow(view)? else {
             return Ok(None);
         };
         match LabTimestamp::parse_hl7(&text) {
@@ -354,11 +639,14 @@ impl<'m> Reader<'m> {
 
     /// The time of a TS (or DTM) field: its first component's first subcomponent.
     pub(super) fn time_field(&mut self, field: Field<'m>) -> MapResult<Option<LabTimestamp>> {
+        if field.is_empty() {
+            return Ok(None);
+        }
         let time = field.component(1).subcomponent(1);
         if time.raw_bytes().is_empty() {
             return Ok(None);
         }
-        match self.token(time)? {
+        match self.token_cow(time)? {
             None => Ok(None),
             Some(text) => match LabTimestamp::parse_hl7(&text) {
                 Ok(timestamp) => Ok(Some(timestamp)),
@@ -372,7 +660,7 @@ impl<'m> Reader<'m> {
 
     /// A decimal; an unreadable one is left empty with a warning.
     pub(super) fn decimal<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Decimal>> {
-        let Some(text) = self.token(view)? else {
+        let Some(text) = self.token_cow(view)? else {
             return Ok(None);
         };
         match Decimal::parse_lenient(&text, self.options.decimal_mark) {
@@ -387,11 +675,14 @@ impl<'m> Reader<'m> {
     /// Units (OBX-6, INV-11: CWE). UCUM when the coding system says so; the
     /// instrument's own text is the alternate code when one is sent beside a UCUM code.
     pub(super) fn unit(&mut self, field: Field<'m>) -> MapResult<Option<Unit>> {
-        let repetition = field.repetition(1);
-        let code = self.token(repetition.component(1))?;
-        let text = self.token(repetition.component(2))?;
-        let system = self.token(repetition.component(3))?;
-        let alternate = self.token(repetition.component(4))?;
+        if field.is_empty() {
+            return Ok(None);
+        }
+        let [code, text, system, alternate] = field.repetition(1).first_components();
+        let code = self.token(code)?;
+        let text = self.token(text)?;
+        let system = self.token_cow(system)?;
+        let alternate = self.token(alternate)?;
         let ucum = system
             .as_deref()
             .is_some_and(|system| system.eq_ignore_ascii_case("UCUM"));
@@ -421,6 +712,9 @@ impl<'m> Reader<'m> {
 
     /// EI repetitions (OBX-18, EQU-1) as an instrument known by its ids.
     pub(super) fn equipment(&mut self, field: Field<'m>) -> MapResult<Option<Instrument>> {
+        if field.is_empty() {
+            return Ok(None);
+        }
         let mut ids = Vec::new();
         for repetition in field.repetitions() {
             if let Some(id) = self.entity(repetition)? {
@@ -439,7 +733,7 @@ impl<'m> Reader<'m> {
         let manufacturer = inv.field(17).repetition(1);
         Ok(SubstanceLot {
             kind: self
-                .token(inv.field(3).component(1))?
+                .token_cow(inv.field(3).component(1))?
                 .map(|code| SubstanceType::from_code(&code)),
             material: self.primary_coding(inv.field(1))?,
             lot: self.token(inv.field(16).repetition(1))?,
@@ -467,21 +761,36 @@ impl<'m> Reader<'m> {
         })
     }
 
-    /// One OBX as a result (see the [`read`](super::read) module for the field list).
-    pub(super) fn observation(&mut self, obx: Segment<'m>) -> MapResult<LabResult> {
+    /// One OBX as a result, added to `results` (see the [`read`](super::read) module for
+    /// the field list); `order_status` is its order's OBR-25.
+    pub(super) fn observation(
+        &mut self,
+        obx: Segment<'m>,
+        order_status: Option<Field<'m>>,
+        results: &mut Vec<LabResult>,
+    ) -> MapResult<()> {
         let sequence = self
-            .token(obx.field(1))?
+            .token_cow(obx.field(1))?
             .and_then(|text| text.parse::<u32>().ok());
-        let value_type = self
-            .token(obx.field(2))?
-            .map(|text| text.to_ascii_uppercase());
+        let value_type = self.token_cow(obx.field(2))?.map(|text| {
+            if text.bytes().any(|b| b.is_ascii_lowercase()) {
+                Cow::Owned(text.to_ascii_uppercase())
+            } else {
+                text
+            }
+        });
         let test_field = obx.field(3);
         let test_repetition = test_field.repetition(1);
-        let primary = self.coding(test_repetition, 1)?;
+        let test_components: [Component<'m>; 6] = test_repetition.first_components();
+        let primary = self.coding_at(&test_components, 1)?;
         let mut alternates = Vec::new();
-        // CWE.4–6, and CWE.10–12 (second alternate, v2.7+).
-        for first in [4, 10] {
-            if let Some(coding) = self.coding(test_repetition, first)? {
+        // CWE.4–6, and CWE.10–12 (second alternate, v2.7+), which few senders reach.
+        if let Some(coding) = self.coding_at(&test_components, 4)? {
+            alternates.push(coding);
+        }
+        if test_repetition.component_count() >= 10 {
+            let second = [10, 11, 12].map(|n| test_repetition.component(n));
+            if let Some(coding) = self.coding_at(&second, 1)? {
                 alternates.push(coding);
             }
         }
@@ -510,55 +819,208 @@ impl<'m> Reader<'m> {
         } else {
             self.text(value_field)?
         };
-        let unit = self.unit(obx.field(6))?;
-        let (value, additional_values) = self.values(obx, value_type.as_deref(), unit.as_ref())?;
+        let mut unit = self.unit(obx.field(6))?;
+        let has_unit = unit.is_some();
+        let (value, additional_values) = self.values(obx, value_type.as_deref(), &mut unit)?;
         let holds_unit = matches!(value, ResultValue::Quantity(_) | ResultValue::Range { .. });
-        if unit.is_some() && !holds_unit {
+        if has_unit && !holds_unit {
             self.warn_at(MapWarningKind::UnitsNotCarried, obx.field(6));
         }
         let mut interpretation = Vec::new();
         for repetition in obx.field(8).repetitions() {
-            if let Some(code) = self.token(repetition.component(1))? {
+            if let Some(code) = self.token_cow(repetition.component(1))? {
                 interpretation.push(Interpretation::from_code(&code));
             }
         }
-        let reference_range = self
-            .token(obx.field(7))?
-            .map(|text| ReferenceRange::parse_lenient(&text, self.options.decimal_mark));
-        let status = match self.token(obx.field(11))? {
-            Some(code) => ResultStatus::from_code(&code),
-            None => {
-                self.warn_at(MapWarningKind::MissingStatus, obx.field(11));
-                ResultStatus::from_code("")
+        let reference_range = match self.token_cow(obx.field(7))? {
+            Some(text) => {
+                let mut range = ReferenceRange::parse_lenient(&text, self.options.decimal_mark);
+                range.applies_to = self.populations(obx.field(10))?;
+                Some(range)
             }
+            None => None,
         };
-        let observer = obx.field(16).repetition(1);
-        let operator = match self.token(observer.component(1))? {
+        let (status, status_raw) = match self.token_cow(obx.field(11))? {
+            Some(code) => (ResultStatus::from_code(&code), None),
+            None => match self.order_status(order_status)? {
+                Some(code) => {
+                    self.warn_at(MapWarningKind::StatusFromOrder, obx.field(11));
+                    (ResultStatus::from_code(&code), Some(code))
+                }
+                None => {
+                    self.warn_at(MapWarningKind::MissingStatus, obx.field(11));
+                    (ResultStatus::from_code(""), None)
+                }
+            },
+        };
+        let [observer_id, family, given] = obx.field(16).repetition(1).first_components();
+        let operator = match self.token(observer_id)? {
             Some(id) => Some(id),
             None => {
-                let family = self.token(observer.component(2).subcomponent(1))?;
-                let given = self.token(observer.component(3))?;
+                let family = self.token(family.subcomponent(1))?;
+                let given = self.token(given)?;
                 match (family, given) {
                     (Some(family), Some(given)) => Some(format!("{family} {given}")),
                     (family, given) => family.or(given),
                 }
             }
         };
-        let mut result = LabResult::new(test, value, status);
-        result.sequence = sequence;
-        result.sub_id = self.token(obx.field(4))?;
-        result.alt_tests = alternates;
-        result.loinc = loinc;
-        result.additional_values = additional_values;
-        result.raw_value = raw_value;
-        result.interpretation = interpretation;
-        result.reference_range = reference_range;
-        result.observed_at = self.time_field(obx.field(14))?;
-        result.operator = operator.map(Sensitive::new);
-        result.method = self.primary_coding(obx.field(17))?;
-        result.instrument = self.equipment(obx.field(18))?;
-        result.analyzed_at = self.time_field(obx.field(19))?;
-        Ok(result)
+        let sub_id = self.token(obx.field(4))?;
+        let observed_at = self.time_field(obx.field(14))?;
+        let method = self.primary_coding(obx.field(17))?;
+        let instrument = self.equipment(obx.field(18))?;
+        let analyzed_at = self.time_field(obx.field(19))?;
+        // Built in the list rather than returned: a result is over a kilobyte, and
+        // each move is a copy.
+        results.push(LabResult {
+            sequence,
+            sub_id,
+            status_raw,
+            alt_tests: alternates,
+            loinc,
+            additional_values,
+            raw_value,
+            interpretation,
+            reference_range,
+            observed_at,
+            operator: operator.map(Sensitive::new),
+            method,
+            instrument,
+            analyzed_at,
+            ..LabResult::new(test, value, status)
+        });
+        Ok(())
+    }
+
+    /// Whether OBX-29 (observation type, table 0936, v2.8) says the OBX is not a
+    /// result: `QST` (the answer to a question) or `SCI` (supporting clinical
+    /// information). `RSLT`, an empty field and other codes are results.
+    pub(super) fn is_not_a_result(&mut self, obx: Segment<'m>) -> MapResult<bool> {
+        let field = obx.field(29);
+        if field.is_empty() {
+            return Ok(false);
+        }
+        Ok(matches!(
+            self.token_cow(field.component(1))?.as_deref(),
+            Some("QST" | "SCI")
+        ))
+    }
+
+    /// The status of an OBX whose OBX-11 is empty, from its order's result status
+    /// (OBR-25, table 0123) where that table and table 0085 mean the same (lenient
+    /// mode): `F`, `P`, `C`, `R`, `I`, `X`. The OBR-25 code is returned for
+    /// [`LabResult::status_raw`]: the status was translated from another table.
+    /// Other codes (`A` some results, `S` scheduled, `O` order received …) say nothing
+    /// about one result.
+    fn order_status(&mut self, order_status: Option<Field<'m>>) -> MapResult<Option<String>> {
+        let Some(field) = order_status.filter(|_| self.options.lenient_values) else {
+            return Ok(None);
+        };
+        if field.is_empty() {
+            return Ok(None);
+        }
+        Ok(self
+            .token_cow(field.component(1))?
+            .filter(|code| matches!(code.as_ref(), "F" | "P" | "C" | "R" | "I" | "X"))
+            .map(Cow::into_owned))
+    }
+
+    /// OBX-10 (nature of abnormal test, table 0080, repeating): the population the
+    /// reference range is for, as [`ReferenceRange::applies_to`] text (`sex`,
+    /// `age, sex`). `N` (a generic range) says nothing; unknown codes are kept as sent.
+    fn populations(&mut self, field: Field<'m>) -> MapResult<Option<String>> {
+        if field.is_empty() {
+            return Ok(None);
+        }
+        let mut text = String::new();
+        for repetition in field.repetitions() {
+            let Some(code) = self.token_cow(repetition.component(1))? else {
+                continue;
+            };
+            let population = match code.as_ref() {
+                "N" => continue,
+                "A" => "age",
+                "S" => "sex",
+                "R" => "race",
+                "SP" => "species",
+                "B" => "breed",
+                "ST" => "strain",
+                other => other,
+            };
+            if !text.is_empty() {
+                text.push_str(", ");
+            }
+            text.push_str(population);
+        }
+        Ok((!text.is_empty()).then_some(text))
+    }
+
+    /// TCD (test code detail) as IHE LAW sends it after an OBX: TCD-8 repeat status
+    /// (table 0389) and the dilution the instrument applied (TCD-3 for a rerun with
+    /// dilution, else TCD-2). A pre-dilution (TCD-4) other than 1 is warned: it was
+    /// done before the instrument, and the model has no room for it.
+    pub(super) fn test_code_detail(&mut self, tcd: Segment<'m>) -> MapResult<TestCodeDetail> {
+        let repeat = self.token_cow(tcd.field(8).component(1))?;
+        // Table 0389: O original, R repeated, D repeated with dilution, F reflex.
+        let rerun = match repeat.as_deref() {
+            Some("O") => Some(false),
+            Some("R" | "D" | "F") => Some(true),
+            _ => None,
+        };
+        let sources: &[usize] = if repeat.as_deref() == Some("D") {
+            &[3, 2]
+        } else {
+            &[2]
+        };
+        let mut dilution = None;
+        for &number in sources {
+            let field = tcd.field(number);
+            if !field.is_empty() {
+                dilution = self.dilution_factor(field)?;
+                break;
+            }
+        }
+        let pre_dilution = tcd.field(4);
+        if !pre_dilution.is_empty() {
+            let factor = self.factor(pre_dilution)?;
+            if !factor.as_ref().is_some_and(is_one) {
+                self.warn_at(MapWarningKind::FieldNotMapped, pre_dilution);
+            }
+        }
+        Ok(TestCodeDetail { rerun, dilution })
+    }
+
+    /// A dilution factor; one that is not a factor is left empty with a warning.
+    fn dilution_factor(&mut self, field: Field<'m>) -> MapResult<Option<Decimal>> {
+        let factor = self.factor(field)?;
+        if factor.is_none() {
+            self.warn_at(MapWarningKind::InvalidNumber, field);
+        }
+        Ok(factor)
+    }
+
+    /// A dilution written as SN (v2 ch. 2A.73): a number (`^5`: 5) or a ratio of one
+    /// part in n (`^1^:^10` or `^1^/^10`: 10). `None` for anything else (a
+    /// comparator, a range, a ratio not of one part): reading those as a factor would
+    /// mean computing one the sender did not write.
+    fn factor(&mut self, field: Field<'m>) -> MapResult<Option<Decimal>> {
+        let mark = self.options.decimal_mark;
+        let [comparator, first, separator, second] = field.repetition(1).first_components();
+        let comparator = self.token_cow(comparator)?;
+        let first = self.token_cow(first)?;
+        let separator = self.token_cow(separator)?;
+        let second = self.token_cow(second)?;
+        if !matches!(comparator.as_deref(), None | Some("=")) {
+            return Ok(None);
+        }
+        let number = |text: Option<Cow<'m, str>>| {
+            text.and_then(|text| Decimal::parse_lenient(&text, mark).ok())
+        };
+        Ok(match (number(first), separator.as_deref(), second) {
+            (Some(factor), None, None) => Some(factor),
+            (Some(part), Some(":" | "/"), whole) if is_one(&part) => number(whole),
+            _ => None,
+        })
     }
 
     /// OBX-5: the first non-empty repetition is the value, the others follow in order.
@@ -566,24 +1028,34 @@ impl<'m> Reader<'m> {
         &mut self,
         obx: Segment<'m>,
         value_type: Option<&str>,
-        unit: Option<&Unit>,
+        unit: &mut Option<Unit>,
     ) -> MapResult<(ResultValue, Vec<ResultValue>)> {
         let field = obx.field(5);
         let several = field.repetition_count() > 1;
-        let mut values = Vec::new();
+        let mut units = Units {
+            unit,
+            shared: several,
+        };
+        let mut first = None;
+        let mut others = Vec::new();
         for repetition in field.repetitions() {
             if repetition.is_empty() || repetition.is_null() {
                 continue;
             }
-            let value = self.value(repetition, value_type, unit, several)?;
-            values.extend(value);
+            match (
+                self.value(repetition, value_type, &mut units, several)?,
+                &first,
+            ) {
+                (None, _) => {}
+                (Some(value), None) => first = Some(value),
+                (Some(value), Some(_)) => others.push(value),
+            }
         }
-        let mut values = values.into_iter();
-        let first = values.next().unwrap_or(ResultValue::Absent {
+        let first = first.unwrap_or(ResultValue::Absent {
             reason: AbsentReason::Unknown,
             text: None,
         });
-        Ok((first, values.collect()))
+        Ok((first, others))
     }
 
     fn kept_as_text(
@@ -591,14 +1063,14 @@ impl<'m> Reader<'m> {
         repetition: Repetition<'m>,
         problem: ValueProblem,
         several: bool,
-        text: String,
+        text: Cow<'_, str>,
     ) -> ResultValue {
         self.warn_value(
             MapWarningKind::ValueKeptAsText(problem),
             repetition,
             several,
         );
-        ResultValue::text(text)
+        ResultValue::text(text.into_owned())
     }
 
     /// Warns at the field when it has one repetition (`OBX(3)-5`), else at the
@@ -616,25 +1088,25 @@ impl<'m> Reader<'m> {
         &mut self,
         repetition: Repetition<'m>,
         value_type: Option<&str>,
-        unit: Option<&Unit>,
+        units: &mut Units<'_>,
         several: bool,
     ) -> MapResult<Option<ResultValue>> {
-        let Some(text) = self.text(repetition)? else {
+        let Some(text) = self.cow(repetition)? else {
             return Ok(None);
         };
         let free_text = matches!(value_type, Some("ST" | "TX" | "FT"));
-        if !free_text && text.trim().is_empty() {
+        if !free_text && trim(&text).is_empty() {
             return Ok(None);
         }
         let mark = self.options.decimal_mark;
-        let with_unit = |quantity: Quantity| {
+        let mut with_unit = |quantity: Quantity| {
             ResultValue::Quantity(Quantity {
-                unit: unit.cloned(),
+                unit: units.get(),
                 ..quantity
             })
         };
         let value = match value_type {
-            Some("ST" | "TX" | "FT") => ResultValue::text(text),
+            Some("ST" | "TX" | "FT") => ResultValue::text(text.into_owned()),
             Some("NM") => {
                 let quantity = if self.options.lenient_values {
                     Quantity::parse_lenient(&text, mark)
@@ -648,7 +1120,7 @@ impl<'m> Reader<'m> {
                     }
                 }
             }
-            Some("SN") => match self.structured_numeric(repetition, unit)? {
+            Some("SN") => match self.structured_numeric(repetition, units)? {
                 Some(value) => value,
                 None => self.kept_as_text(
                     repetition,
@@ -658,11 +1130,13 @@ impl<'m> Reader<'m> {
                 ),
             },
             Some("CWE" | "CE" | "CNE" | "CF") => {
-                let Some(coding) = self.coding(repetition, 1)? else {
+                let components: [Component<'m>; 9] = repetition.first_components();
+                let Some(coding) = self.coding_at(&components, 1)? else {
                     // Text only (CWE.2, else CWE.9 original text).
-                    let display = match self.token(repetition.component(2))? {
+                    let [_, display, .., original] = components;
+                    let display = match self.token(display)? {
                         Some(display) => Some(display),
-                        None => self.token(repetition.component(9))?,
+                        None => self.token(original)?,
                     };
                     return Ok(display.map(ResultValue::text));
                 };
@@ -674,7 +1148,7 @@ impl<'m> Reader<'m> {
                 }
             }
             Some("DT" | "DTM" | "TS") => {
-                let time = self.token(repetition.component(1))?;
+                let time = self.token_cow(repetition.component(1))?;
                 match time.as_deref().map(LabTimestamp::parse_hl7) {
                     Some(Ok(value)) => ResultValue::DateTime { value },
                     _ => self.kept_as_text(repetition, ValueProblem::NotADateTime, several, text),
@@ -682,24 +1156,25 @@ impl<'m> Reader<'m> {
             }
             Some("TM") => self.kept_as_text(repetition, ValueProblem::NotADateTime, several, text),
             Some("ED") => {
-                let kind = self.token(repetition.component(2))?;
-                let subtype = self.token(repetition.component(3))?;
-                let encoding = self.token(repetition.component(4))?;
+                let [_, kind, subtype, encoding, data] = repetition.first_components();
+                let kind = self.token(kind)?;
+                let subtype = self.token(subtype)?;
+                let encoding = self.token(encoding)?;
                 ResultValue::Attachment {
                     media_type: media_type(kind.as_deref(), subtype.as_deref()),
                     encoding: encoding.as_deref().map(encoding_name),
-                    data: self.text(repetition.component(5))?.unwrap_or_default(),
+                    data: self.text(data)?.unwrap_or_default(),
                 }
             }
             // RP: a pointer to data held elsewhere; the pointer is the value, the
             // type of data stays in `raw_value`.
             Some("RP") => match self.text(repetition.component(1))? {
                 Some(pointer) => ResultValue::text(pointer),
-                None => ResultValue::text(text),
+                None => ResultValue::text(text.into_owned()),
             },
             None if self.options.lenient_values => {
                 self.warn_value(MapWarningKind::ValueTypeInferred, repetition, several);
-                ResultValue::from_text_lenient(&text, unit.cloned(), mark)
+                ResultValue::from_text_lenient(&text, units.get(), mark)
             }
             _ => self.kept_as_text(
                 repetition,
@@ -716,23 +1191,24 @@ impl<'m> Reader<'m> {
     fn structured_numeric(
         &mut self,
         repetition: Repetition<'m>,
-        unit: Option<&Unit>,
+        units: &mut Units<'_>,
     ) -> MapResult<Option<ResultValue>> {
         let mark = self.options.decimal_mark;
         if repetition.component_count() == 1 && self.options.lenient_values {
             // `<0.5` written without components: read as NM would be.
-            let text = self.text(repetition)?.unwrap_or_default();
+            let text = self.cow(repetition)?.unwrap_or_default();
             return Ok(Quantity::parse_lenient(&text, mark).ok().map(|quantity| {
                 ResultValue::Quantity(Quantity {
-                    unit: unit.cloned(),
+                    unit: units.get(),
                     ..quantity
                 })
             }));
         }
-        let comparator_text = self.token(repetition.component(1))?;
-        let first = self.token(repetition.component(2))?;
-        let separator = self.token(repetition.component(3))?;
-        let second = self.token(repetition.component(4))?;
+        let [comparator_text, first, separator, second] = repetition.first_components();
+        let comparator_text = self.token_cow(comparator_text)?;
+        let first = self.token_cow(first)?;
+        let separator = self.token_cow(separator)?;
+        let second = self.token_cow(second)?;
         let comparator = match comparator_text.as_deref() {
             None | Some("=") => None,
             Some(symbol) => match Comparator::from_symbol(symbol) {
@@ -740,7 +1216,7 @@ impl<'m> Reader<'m> {
                 None => return Ok(None),
             },
         };
-        let number = |text: Option<String>| -> Result<Option<Decimal>, ()> {
+        let number = |text: Option<Cow<'m, str>>| -> Result<Option<Decimal>, ()> {
             match text {
                 None => Ok(None),
                 Some(text) => Decimal::parse_lenient(&text, mark)
@@ -755,12 +1231,12 @@ impl<'m> Reader<'m> {
             (None, Some(value), None) => Some(ResultValue::Quantity(Quantity {
                 value,
                 comparator,
-                unit: unit.cloned(),
+                unit: units.get(),
             })),
             (Some("-"), low, high) if comparator.is_none() => Some(ResultValue::Range {
                 low,
                 high,
-                unit: unit.cloned(),
+                unit: units.get(),
             }),
             (Some(":" | "/"), Some(numerator), Some(denominator)) => Some(ResultValue::Ratio {
                 numerator,
@@ -795,6 +1271,63 @@ mod tests {
         );
         assert_eq!(code_system(None), CodeSystem::Local(String::new()));
         assert_eq!(code_system(Some(" ")), CodeSystem::Local(String::new()));
+    }
+
+    #[test]
+    fn one_is_one_however_written() {
+        for (text, one) in [
+            ("1", true),
+            ("1.0", true),
+            ("01.00", true),
+            ("+1", true),
+            ("10", false),
+            ("0.1", false),
+            ("1.01", false),
+            ("-1", false),
+        ] {
+            assert_eq!(
+                is_one(&Decimal::parse_lenient(text, labwire_model::DecimalMark::Point).unwrap()),
+                one,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_trim_is_str_trim() {
+        let samples = [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{0B}a",
+            "a\u{0B}",
+            "\u{1C}a\u{1F}",
+            "\u{A0}a",
+            "a\u{2003}",
+            "é",
+            " é ",
+            "\ta b\r\n",
+        ];
+        for sample in samples {
+            assert_eq!(trim(sample), sample.trim(), "{sample:?}");
+        }
+        for byte in 0u8..0x80 {
+            let text = format!("{}x{}", char::from(byte), char::from(byte));
+            assert_eq!(trim(&text), text.trim(), "{byte:#x}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_means_ascii_without_the_escape(
+            raw in proptest::collection::vec(proptest::sample::select(b"ab\\^\x7f\x80\xff".to_vec()), 0..40),
+            escape in proptest::option::of(proptest::sample::select(b"\\$".to_vec())),
+        ) {
+            let naive = raw.iter().all(|&byte| byte.is_ascii() && Some(byte) != escape);
+            proptest::prop_assert_eq!(is_plain(&raw, escape), naive);
+        }
     }
 
     #[test]

@@ -25,12 +25,13 @@
 //! | `reference_range` | OBX-7 text | bounds are re-read from the text; `applies_to` is not carried |
 //! | result `instrument` | OBX-18 EI repetitions | only `ids` (value and assigner) |
 //! | `substances` | SID after the OBX: material, lot, manufacturer | kind, expiry and level are not carried |
-//! | `run_id`, `dilution`, `rerun` | — | no v2.5.1 OBX field holds them |
+//! | `dilution`, `rerun` | TCD after the OBX: TCD-2 (TCD-3 for a diluted rerun), TCD-8 `R`/`D` | `rerun: false` writes no repeat status; ORU^R01 has no TCD |
+//! | `run_id` | — | no HL7 v2 field holds it |
 //! | notes | NTE after OBR (or after PID, or MSH, when there is no order) | |
 //! | provenance | MSH | describes the message, not the report: not carried |
 //!
-//! ORU^R01 carries the same except containers, accession ids and substances (no SAC,
-//! SID in ORU_R01), and always has an OBR. OML^O33 carries the work order's patient,
+//! ORU^R01 carries the same except containers, accession ids, substances, dilutions
+//! and repeat statuses (no SAC, SID or TCD in ORU_R01), and always has an OBR. OML^O33 carries the work order's patient,
 //! specimen (as above) and order; its notes follow the OBR.
 
 use std::borrow::Cow;
@@ -110,7 +111,7 @@ pub fn write_event(event: &LabEvent, envelope: &Envelope) -> Result<OwnedMessage
 }
 
 /// Writes a result report as OUL^R22 v2.5.1 (IHE LAW LAB-29: `MSH [PID] SPM [SAC]
-/// [OBR ORC [NTE] [TQ1]] {OBX [SID] [NTE]}`). See the [module table](self) for what
+/// [OBR ORC [NTE] [TQ1]] {OBX [TCD] [SID] [NTE]}`). See the [module table](self) for what
 /// is carried.
 ///
 /// # Errors
@@ -639,7 +640,8 @@ impl Builder {
         Ok(())
     }
 
-    fn observation(&mut self, result: &LabResult, substances: bool) -> Result<(), MapError> {
+    /// One OBX, and in OUL^R22 (`oul`) the TCD and SID segments that may follow it.
+    fn observation(&mut self, result: &LabResult, oul: bool) -> Result<(), MapError> {
         let obx = self.add("OBX")?;
         if let Some(sequence) = result.sequence {
             self.put(obx, "1", &sequence.to_string())?;
@@ -704,7 +706,8 @@ impl Builder {
         if let Some(analyzed) = &result.analyzed_at {
             self.put(obx, "19", &analyzed.format_hl7())?;
         }
-        if substances {
+        if oul {
+            self.test_code_detail(result)?;
             for substance in &result.substances {
                 if substance.material.is_none()
                     && substance.lot.is_none()
@@ -721,6 +724,37 @@ impl Builder {
             }
         }
         self.notes(&result.notes)
+    }
+
+    /// TCD after the OBX (OUL^R22 only, as IHE LAW sends it) when the result is a
+    /// rerun or has a dilution: TCD-8 `D` (repeated with dilution, the factor in
+    /// TCD-3) for a rerun with a dilution other than 1, `R` for another rerun, and the
+    /// factor in TCD-2 otherwise. A result that is not a rerun gets no TCD-8: `false`
+    /// does not say it was an original run.
+    fn test_code_detail(&mut self, result: &LabResult) -> Result<(), MapError> {
+        if !result.rerun && result.dilution.is_none() {
+            return Ok(());
+        }
+        let diluted = result
+            .dilution
+            .as_ref()
+            .is_some_and(|factor| !super::values::is_one(factor));
+        let tcd = self.add("TCD")?;
+        self.coding(tcd, "1", 1, &result.test)?;
+        let factor_field = if result.rerun && diluted {
+            "3.2"
+        } else {
+            "2.2"
+        };
+        self.put_opt(
+            tcd,
+            factor_field,
+            result.dilution.as_ref().map(|factor| factor.as_str()),
+        )?;
+        if result.rerun {
+            self.put(tcd, "8", if diluted { "D" } else { "R" })?;
+        }
+        Ok(())
     }
 
     /// OBX-6: `code^^UCUM` for UCUM units (with the instrument's text as the
@@ -946,6 +980,40 @@ mod tests {
         assert_eq!(glucose.substances, original.results[0].substances);
         assert_eq!(back.results[1].value, original.results[1].value);
         assert_eq!(back.results[1].loinc, original.results[1].loinc);
+    }
+
+    #[test]
+    fn reruns_and_dilutions_travel_in_tcd() {
+        let mut original = report();
+        let factor = |text: &str| Some(Decimal::parse(text).unwrap());
+        let cases = [
+            (true, factor("10"), "D"),
+            (true, factor("1"), "R"),
+            (false, factor("2"), ""),
+        ];
+        for (rerun, dilution, repeat) in cases {
+            original.results[0].rerun = rerun;
+            original.results[0].dilution = dilution;
+            let bytes = write_oul_r22(&original, &envelope()).unwrap().to_bytes();
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            let tcd = text
+                .split('\r')
+                .find(|segment| segment.starts_with("TCD|"))
+                .unwrap();
+            assert!(tcd.starts_with("TCD|GLU^Glucose\\F\\fasting|"), "{tcd}");
+            assert!(tcd.ends_with(repeat), "{tcd}");
+            let back = read(&bytes);
+            assert_eq!(back.results[0].rerun, rerun);
+            assert_eq!(back.results[0].dilution, dilution);
+        }
+        // Nothing to say: no TCD; and ORU^R01 has none.
+        original.results[0].rerun = false;
+        original.results[0].dilution = None;
+        let text = write_oul_r22(&original, &envelope()).unwrap().to_bytes();
+        assert!(!String::from_utf8(text).unwrap().contains("\rTCD|"));
+        original.results[0].rerun = true;
+        let text = write_oru_r01(&original, &envelope()).unwrap().to_bytes();
+        assert!(!String::from_utf8(text).unwrap().contains("\rTCD|"));
     }
 
     #[test]

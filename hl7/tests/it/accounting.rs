@@ -47,7 +47,12 @@ fn every_obx_becomes_a_result_or_a_warning() {
         let mut not_mapped: Vec<u32> = mapped
             .warnings
             .iter()
-            .filter(|warning| warning.kind == MapWarningKind::ObservationNotMapped)
+            .filter(|warning| {
+                matches!(
+                    warning.kind,
+                    MapWarningKind::ObservationNotMapped | MapWarningKind::ObservationNotAResult
+                )
+            })
             .map(|warning| {
                 assert_eq!(
                     warning.location.segment.as_bytes(),

@@ -13,4 +13,5 @@ mod accounting;
 mod ack;
 mod fixtures;
 mod goldens;
+mod lab_profiles;
 mod round_trip;

@@ -142,10 +142,8 @@ fn carried_result(result: &mut LabResult) {
             ..Instrument::default()
         })
     });
-    // No v2.5.1 OBX field holds them.
+    // No HL7 field holds it (TCD carries the dilution and the repeat status).
     result.run_id = None;
-    result.dilution = None;
-    result.rerun = false;
     // SID: material, lot, manufacturer.
     for substance in &mut result.substances {
         substance.kind = None;
