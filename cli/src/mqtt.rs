@@ -43,22 +43,13 @@ impl Mapper {
             MappingConfig::from_toml_str(&text)
         }
         .map_err(|err| format!("{}: {err}", path.display()))?;
-        let clock = chrono::Utc::now();
         let now = match now {
             Some(text) => {
                 LabTimestamp::parse_rfc3339(text).map_err(|err| format!("--now {text:?}: {err}"))?
             }
-            None => LabTimestamp::from_chrono(clock.fixed_offset(), Precision::Fraction(3))
-                .map_err(|err| format!("the clock: {err}"))?,
+            None => send_time()?,
         };
-        let seed = seed.unwrap_or_else(|| {
-            // Nanoseconds since the epoch and the process id: distinct across restarts.
-            let nanos = clock
-                .timestamp_nanos_opt()
-                .unwrap_or_default()
-                .unsigned_abs();
-            nanos ^ (u64::from(std::process::id()) << 48)
-        });
+        let seed = seed.unwrap_or_else(fresh_seed);
         Ok(Self {
             config,
             now,
@@ -94,6 +85,22 @@ impl Mapper {
         }
         Ok(())
     }
+}
+
+/// The time now, to the millisecond, as MQTT messages are stamped.
+pub(crate) fn send_time() -> Result<LabTimestamp, String> {
+    LabTimestamp::from_chrono(chrono::Utc::now().fixed_offset(), Precision::Fraction(3))
+        .map_err(|err| format!("the clock: {err}"))
+}
+
+/// A seed for message ids that differs across runs and restarts: nanoseconds since
+/// the epoch and the process id.
+pub(crate) fn fresh_seed() -> u64 {
+    let nanos = chrono::Utc::now()
+        .timestamp_nanos_opt()
+        .unwrap_or_default()
+        .unsigned_abs();
+    nanos ^ (u64::from(std::process::id()) << 48)
 }
 
 /// RFC 4648 base64 with padding.

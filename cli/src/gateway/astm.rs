@@ -19,7 +19,6 @@ use tokio::net::TcpStream;
 
 use super::Shared;
 use super::config::ListenerConfig;
-use super::publisher::count;
 use crate::decode::record_options;
 
 /// Serves one instrument connection until it closes, idles out or the gateway stops.
@@ -234,22 +233,10 @@ async fn deliver(text: &[u8], listener: &ListenerConfig, shared: &Shared) -> boo
             return false;
         }
     };
-    let now = shared.now();
-    let publications = match shared.map_events(&events, listener, now) {
-        Ok(publications) => publications,
-        Err(error) => {
-            let _ = shared.dead_letter(listener, "astm", text, &error);
-            return false;
-        }
-    };
-    count(&shared.publisher.counters.received, 1);
-    match shared.publisher.deliver(publications).await {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::error!(listener = %listener.name, %error, "message not delivered");
-            false
-        }
-    }
+    shared
+        .publish(&events, listener, shared.now(), (text, "astm"))
+        .await
+        .is_ok()
 }
 
 #[cfg(test)]

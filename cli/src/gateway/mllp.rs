@@ -11,7 +11,6 @@ use tokio::net::TcpStream;
 
 use super::Shared;
 use super::config::ListenerConfig;
-use super::publisher::count;
 
 /// Serves one instrument connection until it closes, idles out or the gateway stops.
 pub(crate) async fn connection(
@@ -85,8 +84,8 @@ async fn handle_message(payload: &[u8], listener: &ListenerConfig, shared: &Shar
                 .unwrap_or_default();
         }
     };
-    let refuse = |code: ErrorCode, text: String| {
-        let _ = shared.dead_letter(listener, "hl7", payload, &text);
+    // AE with an ERR segment; for a message that could not be mapped or made safe.
+    let error_ack = |code: ErrorCode, text: String| {
         Ack::new(
             AcknowledgmentCode::ApplicationError,
             control_id.clone(),
@@ -100,33 +99,22 @@ async fn handle_message(payload: &[u8], listener: &ListenerConfig, shared: &Shar
         Ok(mapped) => mapped,
         Err(error) => {
             tracing::warn!(listener = %listener.name, %error, "HL7 message not mapped");
-            return refuse(ErrorCode::for_map_error(&error), error.to_string());
+            let _ = shared.dead_letter(listener, "hl7", payload, &error.to_string());
+            return error_ack(ErrorCode::for_map_error(&error), error.to_string());
         }
     };
     for warning in &mapped.warnings {
         tracing::debug!(listener = %listener.name, %warning, "mapping warning");
     }
-    let publications = match shared.map_events(&mapped.events, listener, now) {
-        Ok(publications) => publications,
-        Err(error) => return refuse(ErrorCode::APPLICATION_INTERNAL_ERROR, error),
-    };
-    count(&shared.publisher.counters.received, 1);
-    match shared.publisher.deliver(publications).await {
+    match shared
+        .publish(&mapped.events, listener, now, (payload, "hl7"))
+        .await
+    {
         Ok(()) => Ack::new(AcknowledgmentCode::ApplicationAccept, control_id, now)
             .for_message(&message)
             .unwrap_or_default(),
-        Err(error) => {
-            // Neither published nor spooled: tell the instrument to send it again
-            // (AE, not AR: the message itself is fine). Nothing is dead-lettered.
-            tracing::error!(listener = %listener.name, %error, "message not delivered");
-            Ack::new(AcknowledgmentCode::ApplicationError, control_id, now)
-                .with_error(
-                    ErrorDetail::new(ErrorCode::APPLICATION_INTERNAL_ERROR, Severity::Error)
-                        .with_message(error),
-                )
-                .for_message(&message)
-                .unwrap_or_default()
-        }
+        // Not made safe: AE, not AR, so the instrument sends it again.
+        Err(error) => error_ack(ErrorCode::APPLICATION_INTERNAL_ERROR, error),
     }
 }
 

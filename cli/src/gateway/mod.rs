@@ -33,8 +33,7 @@ use std::time::Duration;
 
 use labwire_model::mqtt::{self, MapContext, SequentialMsgIds};
 use labwire_model::{
-    Coding, EquipmentStatus, Instrument, LabEvent, LabTimestamp, Precision, Provenance,
-    SourceProtocol,
+    Coding, EquipmentStatus, Instrument, LabEvent, LabTimestamp, Provenance, SourceProtocol,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -59,8 +58,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The time now, to the millisecond, in UTC.
     pub(crate) fn now(&self) -> LabTimestamp {
-        LabTimestamp::from_chrono(chrono::Utc::now().fixed_offset(), Precision::Fraction(3))
-            .unwrap_or(self.started)
+        crate::mqtt::send_time().unwrap_or(self.started)
     }
 
     /// A control id for an acknowledgement we send.
@@ -86,6 +84,33 @@ impl Shared {
             publications.extend(outbound.into_iter().map(Publication::from));
         }
         Ok(publications)
+    }
+
+    /// Maps `events` with the listener's configuration and delivers the MQTT
+    /// messages: returns once each is acknowledged by the broker or spooled, so the
+    /// instrument may be told. An error means it must not be: either the events
+    /// could not be mapped (the input they came from is then dead-lettered as
+    /// `input.{extension}`), or the messages are neither published nor spooled (nothing
+    /// is dead-lettered: the instrument should send the message again).
+    pub(crate) async fn publish(
+        &self,
+        events: &[LabEvent],
+        listener: &ListenerConfig,
+        now: LabTimestamp,
+        (input, extension): (&[u8], &str),
+    ) -> Result<(), String> {
+        let publications = match self.map_events(events, listener, now) {
+            Ok(publications) => publications,
+            Err(error) => {
+                let _ = self.dead_letter(listener, extension, input, &error);
+                return Err(error);
+            }
+        };
+        count(&self.publisher.counters.received, 1);
+        self.publisher.deliver(publications).await.map_err(|error| {
+            tracing::error!(listener = %listener.name, %error, "message not delivered");
+            error
+        })
     }
 
     /// Keeps refused input; counts it.
@@ -217,18 +242,11 @@ async fn serve(config: GatewayConfig) -> Result<(), String> {
         will: Publication::from(will),
         dead_letters: Arc::clone(&dead_letters),
     });
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
-        ^ (u64::from(std::process::id()) << 48);
-    let started =
-        LabTimestamp::from_chrono(chrono::Utc::now().fixed_offset(), Precision::Fraction(3))
-            .map_err(|error| format!("the clock: {error}"))?;
     let shared = Arc::new(Shared {
-        started,
+        started: crate::mqtt::send_time()?,
         publisher: publisher.clone(),
         dead_letters,
-        msg_ids: SequentialMsgIds::new(seed),
+        msg_ids: SequentialMsgIds::new(crate::mqtt::fresh_seed()),
         control_ids: AtomicU64::new(1),
     });
     let (stop, stopping) = watch::channel(false);

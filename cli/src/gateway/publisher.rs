@@ -561,9 +561,7 @@ impl Task {
         let selected: Vec<u64> = self
             .entries
             .iter()
-            .filter(|(_, entry)| {
-                !entry.spooled && (!entry.safe || entry.batch.is_none()) && due(entry)
-            })
+            .filter(|(_, entry)| !entry.spooled && due(entry))
             .map(|(sequence, _)| *sequence)
             .collect();
         if selected.is_empty() {
@@ -629,20 +627,30 @@ impl Task {
         if !publish(&connection.client, &offline) {
             return;
         }
-        // Wait (briefly) for its PUBACK, then DISCONNECT.
+        // Wait (briefly) for its PUBACK, then DISCONNECT. Publishes still waiting for
+        // their packet id come out first; the one after them is the offline status.
         let deadline = Instant::now() + Duration::from_secs(2);
-        let mut pending = 1usize;
-        let mut awaiting = connection.awaiting_pkid;
-        awaiting.push_back(Sent::Birth);
-        while pending > 0 {
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some((generation, Ok(Event::Incoming(Packet::PubAck(_))))))
-                    if generation == connection.generation =>
-                {
-                    pending = 0;
+        let mut earlier = connection.awaiting_pkid.len();
+        let mut offline_pkid = None;
+        loop {
+            let event = match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some((generation, event))) if generation == connection.generation => {
+                    match event {
+                        Ok(event) => event,
+                        // The connection is gone: no PUBACK will come.
+                        Err(_) => break,
+                    }
                 }
-                Ok(Some(_)) => {}
+                Ok(Some(_)) => continue,
                 _ => break,
+            };
+            match event {
+                Event::Outgoing(Outgoing::Publish(pkid)) if earlier == 0 => {
+                    offline_pkid = Some(pkid);
+                }
+                Event::Outgoing(Outgoing::Publish(_)) => earlier -= 1,
+                Event::Incoming(Packet::PubAck(ack)) if Some(ack.pkid) == offline_pkid => break,
+                _ => {}
             }
         }
         let _ = connection.client.disconnect().await;
