@@ -36,19 +36,25 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| {
-                !path
-                    .file_name()
-                    .is_some_and(|name| name.to_string_lossy().starts_with('.'))
-            })
-            .collect();
-        found.sort();
+        let mut found: Vec<(PathBuf, bool)> = Vec::new();
+        for entry in entries.filter_map(Result::ok) {
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            // The directory entry's type costs no system call; a symbolic link is
+            // followed to see what it points to.
+            let is_dir = match entry.file_type() {
+                Ok(kind) if kind.is_symlink() => path.is_dir(),
+                Ok(kind) => kind.is_dir(),
+                Err(_) => path.is_dir(),
+            };
+            found.push((path, is_dir));
+        }
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut dirs = Vec::new();
-        for path in found {
-            if path.is_dir() {
+        for (path, is_dir) in found {
+            if is_dir {
                 dirs.push(path);
             } else {
                 files.push(path);
@@ -60,20 +66,72 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads one input.
+/// How much of a DICOM file is read first. The header ends where the pixel data
+/// starts, so this is enough for most files (else the rest is read), and a
+/// whole-slide image of gigabytes is not read to get its header.
+const DICOM_PREFIX_BYTES: u64 = 16 * 1024;
+
+/// Reads one input whole.
 pub(crate) fn read(path: &Path) -> Result<Input, String> {
+    read_with(path, false)
+}
+
+/// Reads what decoding needs of one input: the whole input, except for a DICOM file
+/// whose header (everything before the pixel data) is complete within its first
+/// [`DICOM_PREFIX_BYTES`]: then only those, and the file may be larger than
+/// [`MAX_INPUT_BYTES`].
+pub(crate) fn read_for_decoding(path: &Path, may_be_dicom: bool) -> Result<Input, String> {
+    read_with(path, may_be_dicom)
+}
+
+fn read_with(path: &Path, header_prefix: bool) -> Result<Input, String> {
     let name = path.display().to_string();
-    let mut bytes = Vec::new();
-    let result = if path.as_os_str() == "-" {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
             .take(MAX_INPUT_BYTES + 1)
             .read_to_end(&mut bytes)
+            .map_err(|err| format!("{name}: {err}"))?;
+        return within_limit(name, bytes);
+    }
+    let mut file = std::fs::File::open(path).map_err(|err| format!("{name}: {err}"))?;
+    // The size is a hint only: the file may change while it is read.
+    let size = file.metadata().map_or(0, |metadata| metadata.len());
+    let prefix_only = header_prefix && size > DICOM_PREFIX_BYTES;
+    let limit = if prefix_only {
+        DICOM_PREFIX_BYTES
     } else {
-        std::fs::File::open(path)
-            .and_then(|file| file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        MAX_INPUT_BYTES + 1
     };
-    result.map_err(|err| format!("{name}: {err}"))?;
+    // One more than the size, so reading to the end needs no reallocation.
+    let mut bytes = Vec::with_capacity(size.min(limit) as usize + 1);
+    file.by_ref()
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|err| format!("{name}: {err}"))?;
+    if prefix_only {
+        if labwire::decode::detect(&bytes) == Some(labwire::decode::Format::Dicom)
+            && dicom_header_complete(&bytes)
+        {
+            return Ok(Input { name, bytes });
+        }
+        let rest = (MAX_INPUT_BYTES + 1).saturating_sub(bytes.len() as u64);
+        file.take(rest)
+            .read_to_end(&mut bytes)
+            .map_err(|err| format!("{name}: {err}"))?;
+    }
+    within_limit(name, bytes)
+}
+
+/// Whether `prefix` holds a DICOM file's whole header: the parse stopped at the pixel
+/// data, not at the end of the bytes.
+fn dicom_header_complete(prefix: &[u8]) -> bool {
+    labwire_dicom_meta::parse(prefix)
+        .is_ok_and(|header| header.error().is_none() && header.stop().is_some())
+}
+
+fn within_limit(name: String, bytes: Vec<u8>) -> Result<Input, String> {
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(format!("{name}: larger than {MAX_INPUT_BYTES} bytes"));
     }

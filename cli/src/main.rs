@@ -19,7 +19,6 @@
 mod convert;
 mod decode;
 mod gateway;
-mod hl7;
 mod input;
 mod load;
 mod mqtt;
@@ -145,6 +144,11 @@ struct InputArgs {
 }
 
 impl InputArgs {
+    /// Whether an input may be read as DICOM, so that only its header need be read.
+    fn may_be_dicom(&self) -> bool {
+        matches!(self.format, Format::Auto | Format::Dicom)
+    }
+
     fn options(&self) -> DecodeOptions {
         DecodeOptions {
             format: self.format,
@@ -220,7 +224,11 @@ fn run(cli: Cli) -> Result<bool, String> {
             }
             let mut messages = Vec::new();
             for path in input::expand(&paths)? {
-                messages.extend(hl7::messages(&input::read(&path)?.bytes));
+                let split = labwire::decode::split_hl7(&input::read(&path)?.bytes);
+                if let Some(error) = split.errors.first() {
+                    return Err(format!("{}: {error}", path.display()));
+                }
+                messages.extend(split.messages);
             }
             if messages.is_empty() {
                 return Err("no HL7 message to send".into());
@@ -284,15 +292,24 @@ fn replay_files(
         let input = input::read(&path)?;
         let sent = match protocol {
             replay::Protocol::Mllp => {
-                replay::mllp(to, &input.name, &hl7::messages(&input.bytes), timeout)
-            }
-            replay::Protocol::Astm => {
-                let mut decoded = decode::Decoded::default();
-                let messages = decode::astm_messages(&input.name, &input.bytes, &mut decoded);
-                for problem in decoded.errors.iter().chain(&decoded.warnings) {
+                let split = labwire::decode::split_hl7(&input.bytes);
+                for problem in decode::named(&input.name, &split.errors) {
                     let _ = writeln!(stderr, "{problem}");
                 }
-                replay::astm(to, &input.name, messages, timeout)
+                replay::mllp(to, &input.name, &split.messages, timeout)
+            }
+            replay::Protocol::Astm => {
+                let split = labwire::decode::split_astm(
+                    &input.bytes,
+                    &labwire::decode::DecodeOptions::default(),
+                );
+                for problem in decode::named(&input.name, &split.errors)
+                    .iter()
+                    .chain(&decode::named(&input.name, &split.warnings))
+                {
+                    let _ = writeln!(stderr, "{problem}");
+                }
+                replay::astm(to, &input.name, split.messages, timeout)
             }
         };
         let outcomes = match sent {
@@ -315,11 +332,11 @@ fn replay_files(
 /// Reads every input leniently and reports each deviation (warnings included) as a
 /// problem; `Ok(false)` if there was any.
 fn validate(inputs: &InputArgs) -> Result<bool, String> {
-    let options = inputs.options();
+    let options = inputs.options().library();
     let mut stderr = std::io::stderr().lock();
     let mut clean = true;
     for path in input::expand(&inputs.paths)? {
-        let decoded = match input::read(&path) {
+        let decoded = match input::read_for_decoding(&path, inputs.may_be_dicom()) {
             Ok(input) => decode::decode(&input.name, &input.bytes, &options),
             Err(message) => decode::Decoded {
                 errors: vec![message],
@@ -349,44 +366,65 @@ fn each_event(
     out: &mut dyn Write,
     sink: &mut dyn FnMut(&labwire_model::LabEvent, &mut dyn Write) -> Result<(), String>,
 ) -> Result<bool, String> {
-    let options = inputs.options();
+    let options = inputs.options().library();
     let files = input::expand(&inputs.paths)?;
     let progress = Progress::new(files.len());
+    let may_be_dicom = inputs.may_be_dicom();
     let mut all_good = true;
-    for path in files {
-        let input = match input::read(&path) {
-            Ok(input) => input,
-            Err(message) => {
-                progress.report(&format!("error: {message}"));
-                all_good = false;
-                progress.advance();
-                continue;
+    std::thread::scope(|scope| {
+        // Reading overlaps decoding: one thread reads the next file while this one
+        // decodes the last, in input order. The channel holds one file, so at most
+        // three are in memory (being read, waiting, being decoded).
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for path in files {
+                if sender
+                    .send(input::read_for_decoding(&path, may_be_dicom))
+                    .is_err()
+                {
+                    break;
+                }
             }
-        };
-        let decoded = decode::decode(&input.name, &input.bytes, &options);
-        for warning in &decoded.warnings {
-            progress.report(&format!("warning: {warning}"));
-        }
-        for error in &decoded.errors {
-            progress.report(&format!("error: {error}"));
-        }
-        all_good &= decoded.errors.is_empty();
-        for event in &decoded.events {
-            if let Err(message) = sink(event, out) {
-                // A mapping error rejects the event, not the run.
-                progress.report(&format!("error: {}: {message}", input.name));
-                all_good = false;
+        });
+        for read in receiver {
+            let input = match read {
+                Ok(input) => input,
+                Err(message) => {
+                    progress.report(&format!("error: {message}"));
+                    all_good = false;
+                    progress.advance();
+                    continue;
+                }
+            };
+            let decoded = decode::decode(&input.name, &input.bytes, &options);
+            for warning in &decoded.warnings {
+                progress.report(&format!("warning: {warning}"));
             }
+            for error in &decoded.errors {
+                progress.report(&format!("error: {error}"));
+            }
+            all_good &= decoded.errors.is_empty();
+            for event in &decoded.events {
+                if let Err(message) = sink(event, out) {
+                    // A mapping error rejects the event, not the run.
+                    progress.report(&format!("error: {}: {message}", input.name));
+                    all_good = false;
+                }
+            }
+            progress.advance();
         }
-        progress.advance();
-    }
+    });
     progress.finish();
     Ok(all_good)
 }
 
 /// A progress bar on stderr when there are more than a handful of files and stderr is
-/// a terminal; otherwise nothing, and messages go to stderr as they are.
-struct Progress(Option<indicatif::ProgressBar>);
+/// a terminal; otherwise messages go to stderr through a buffer (thousands of warning
+/// lines must not cost a system call each), flushed at the end.
+struct Progress(
+    Option<indicatif::ProgressBar>,
+    std::cell::RefCell<std::io::BufWriter<std::io::Stderr>>,
+);
 
 impl Progress {
     /// More files than this get a bar.
@@ -394,8 +432,9 @@ impl Progress {
 
     fn new(files: usize) -> Self {
         use std::io::IsTerminal;
+        let stderr = std::cell::RefCell::new(std::io::BufWriter::new(std::io::stderr()));
         if files <= Self::HANDFUL || !std::io::stderr().is_terminal() {
-            return Self(None);
+            return Self(None, stderr);
         }
         let bar = indicatif::ProgressBar::new(files as u64);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -403,7 +442,7 @@ impl Progress {
         ) {
             bar.set_style(style);
         }
-        Self(Some(bar))
+        Self(Some(bar), stderr)
     }
 
     /// Prints a warning or error line above the bar.
@@ -411,7 +450,7 @@ impl Progress {
         match &self.0 {
             Some(bar) => bar.println(line),
             None => {
-                let _ = writeln!(std::io::stderr().lock(), "{line}");
+                let _ = writeln!(self.1.borrow_mut(), "{line}");
             }
         }
     }
@@ -426,5 +465,6 @@ impl Progress {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
+        let _ = self.1.borrow_mut().flush();
     }
 }

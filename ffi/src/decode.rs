@@ -282,6 +282,63 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, DecodeEr
     })
 }
 
+/// The messages of an input, split the way [`decode`] splits it, without parsing them:
+/// what a sender replays one by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Split {
+    /// Each message's bytes, in input order.
+    pub messages: Vec<Vec<u8>>,
+    /// What was accepted although it does not follow the standard.
+    pub warnings: Vec<Problem>,
+    /// Parts of the input that could not be split off (a broken frame); other
+    /// messages are still there.
+    pub errors: Vec<Problem>,
+}
+
+/// The HL7 messages of an input: MLLP frames when it starts with a start block, else
+/// one message per `MSH` at the start of a line. Batch envelope segments (`FHS`, `BHS`,
+/// `BTS`, `FTS`) belong to no message and are left out.
+///
+/// ```
+/// let split = labwire::decode::split_hl7(b"BHS|^~\\&\rMSH|^~\\&|A\rPID|1\rMSH|^~\\&|B\rBTS|2\r");
+/// assert_eq!(split.messages, [b"MSH|^~\\&|A\rPID|1\r".to_vec(), b"MSH|^~\\&|B\r".to_vec()]);
+/// ```
+pub fn split_hl7(bytes: &[u8]) -> Split {
+    let mut decoded = Decoded::new(Format::Hl7);
+    let messages = hl7_messages(bytes, &mut decoded);
+    Split {
+        messages,
+        warnings: decoded.warnings,
+        errors: decoded.errors,
+    }
+}
+
+/// The ASTM message texts of an input, one per `H` record: a capture with E1381
+/// framing is first received through a [`Link`] in the computer role (checksums
+/// checked, retransmissions dropped, frames reassembled). `options` gives the record
+/// layer's strictness and character set.
+///
+/// ```
+/// let split = labwire::decode::split_astm(
+///     b"H|\\^&\rP|1\rL|1\rH|\\^&\rL|1\r",
+///     &labwire::decode::DecodeOptions::default(),
+/// );
+/// assert_eq!(split.messages.len(), 2);
+/// ```
+pub fn split_astm(bytes: &[u8], options: &DecodeOptions) -> Split {
+    let mut decoded = Decoded::new(Format::Astm);
+    let mut messages = Vec::new();
+    for_each_astm_message(bytes, options, &mut decoded, |message, _| {
+        messages.push(message.as_bytes().to_vec());
+    });
+    Split {
+        messages,
+        warnings: decoded.warnings,
+        errors: decoded.errors,
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // HL7
 // ---------------------------------------------------------------------------------
@@ -330,21 +387,30 @@ fn hl7_messages(bytes: &[u8], decoded: &mut Decoded) -> Vec<Vec<u8>> {
         }
         return messages;
     }
-    let mut starts: Vec<usize> = Vec::new();
+    // Line starts of `MSH` (a message begins) and of batch envelope segments (the
+    // message before ends).
+    let mut boundaries: Vec<(usize, bool)> = Vec::new();
     for (index, window) in bytes.windows(3).enumerate() {
         let at_line_start =
             index == start || matches!(bytes.get(index.wrapping_sub(1)), Some(b'\r' | b'\n'));
-        if at_line_start && window == b"MSH" {
-            starts.push(index);
+        if !at_line_start {
+            continue;
+        }
+        match window {
+            b"MSH" => boundaries.push((index, true)),
+            b"FHS" | b"BHS" | b"BTS" | b"FTS" => boundaries.push((index, false)),
+            _ => {}
         }
     }
     let mut messages = Vec::new();
-    for (position, begin) in starts.iter().enumerate() {
-        let end = starts
+    for (position, &(begin, is_message)) in boundaries.iter().enumerate() {
+        if !is_message {
+            continue;
+        }
+        let end = boundaries
             .get(position.saturating_add(1))
-            .copied()
-            .unwrap_or(bytes.len());
-        if let Some(message) = bytes.get(*begin..end) {
+            .map_or(bytes.len(), |&(next, _)| next);
+        if let Some(message) = bytes.get(begin..end) {
             messages.push(message.to_vec());
         }
     }
@@ -558,8 +624,27 @@ fn drain_link(link: &mut Link, texts: &mut Vec<Vec<u8>>, decoded: &mut Decoded) 
 
 fn decode_astm(bytes: &[u8], options: &DecodeOptions) -> Decoded {
     let mut decoded = Decoded::new(Format::Astm);
+    let mut events = Vec::new();
+    for_each_astm_message(bytes, options, &mut decoded, |message, options| {
+        events.extend(labwire_astm::model::to_events(
+            message,
+            &options.astm_dialect,
+        ));
+    });
+    decoded.events = events;
+    decoded
+}
+
+/// Splits ASTM input into message texts (through a receiving link if framed), reads
+/// their records and hands each message to `each`; problems go to `decoded`.
+fn for_each_astm_message(
+    bytes: &[u8],
+    options: &DecodeOptions,
+    decoded: &mut Decoded,
+    mut each: impl FnMut(&labwire_astm::record::Message<'_>, &DecodeOptions),
+) {
     let texts = if labwire_astm::frame::looks_framed(bytes) == Some(true) {
-        receive_framed(bytes, &mut decoded)
+        receive_framed(bytes, decoded)
     } else {
         vec![bytes.to_vec()]
     };
@@ -588,10 +673,7 @@ fn decode_astm(bytes: &[u8], options: &DecodeOptions) -> Decoded {
                     ));
                 }
                 for message in &messages {
-                    decoded.events.extend(labwire_astm::model::to_events(
-                        message,
-                        &options.astm_dialect,
-                    ));
+                    each(message, options);
                 }
             }
             Err(error) => decoded.errors.push(Problem::new(
@@ -610,7 +692,6 @@ fn decode_astm(bytes: &[u8], options: &DecodeOptions) -> Decoded {
             "no ASTM message found".to_owned(),
         ));
     }
-    decoded
 }
 
 fn record_error_offset(error: &labwire_astm::record::RecordError) -> Option<u64> {
