@@ -95,12 +95,13 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Run the gateway: listen for instruments (HL7 over MLLP, ASTM over TCP) and
-    /// publish what they send to an MQTT broker. An instrument's message is
-    /// acknowledged only once the broker has it or it is safely spooled on disk.
-    /// Writes one JSON line per listener (`{"listening", "address"}`) on stdout, logs
-    /// on stderr (level from LABWIRE_LOG: error, warn, info, debug); stops cleanly on
-    /// SIGINT or SIGTERM.
+    /// Run the gateway: listen for instruments (HL7 over MLLP, ASTM over TCP, ASTM
+    /// over a serial port with the `serial` feature) and publish what they send to an
+    /// MQTT broker. An instrument's message is acknowledged only once the broker has
+    /// it or it is safely spooled on disk. Writes one JSON line per listener
+    /// (`{"listening", "address"}` or `"serial"`) on stdout, and `{"metrics"}` when
+    /// `[metrics]` serves Prometheus counters; logs on stderr (level from LABWIRE_LOG:
+    /// error, warn, info, debug); stops cleanly on SIGINT or SIGTERM.
     Gateway {
         /// The gateway configuration (TOML): listeners, broker, mapping, spool.
         #[arg(long, value_name = "FILE")]

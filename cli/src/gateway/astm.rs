@@ -1,7 +1,12 @@
-//! The ASTM listener: E1381-framed E1394 records over TCP, through the receiver link
-//! state machine. The last frame of an LIS02 message (the one carrying its L record)
-//! is acknowledged only after the broker or the spool has every MQTT message it
-//! produced.
+//! The ASTM listener: E1381-framed E1394 records over TCP or a serial port, through
+//! the receiver link state machine. The last frame of an LIS02 message (the one
+//! carrying its L record) is acknowledged only after the broker or the spool has every
+//! MQTT message it produced.
+//!
+//! A session is generic over its byte stream: a TCP connection and a serial port go
+//! through the same code, so they give the same delivery guarantee. The one
+//! difference is the idle timeout: a TCP connection that stays quiet is closed, a
+//! serial line is not (there is nothing to reconnect; see [`idle_timeout`]).
 //!
 //! Many instruments send each record as its own E1381 message (one ETX per record);
 //! others send the whole H…L in one. Records are therefore collected across E1381
@@ -11,24 +16,70 @@
 //! already, so they must not be lost), flagged by a warning in the log.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use labwire_astm::link::{Instant, Link, LinkConfig, LinkEvent, Role};
 use labwire_astm::record::parse_messages;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Shared;
-use super::config::ListenerConfig;
+use super::config::{ListenerConfig, Transport};
 use crate::decode::record_options;
 
-/// Serves one instrument connection until it closes, idles out or the gateway stops.
-pub(crate) async fn connection(
-    mut stream: TcpStream,
-    peer: std::net::SocketAddr,
+/// How long a session may stay quiet before it is closed: the listener's
+/// `idle_timeout` for TCP; never for a serial port, where closing would only reopen
+/// the same line (and flap the link status) while the instrument has nothing to say.
+pub(crate) fn idle_timeout(listener: &ListenerConfig) -> Option<Duration> {
+    match listener.transport {
+        Transport::Tcp(_) => Some(listener.idle_timeout),
+        Transport::Serial(_) => None,
+    }
+}
+
+/// What one read gave.
+enum Read {
+    Bytes(usize),
+    Closed,
+    Idle,
+}
+
+/// Reads what is there, giving up after `idle` without a byte (`None`: never).
+async fn read_some<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buffer: &mut [u8],
+    idle: Option<Duration>,
+) -> Read {
+    let read = stream.read(buffer);
+    let result = match idle {
+        Some(idle) => match tokio::time::timeout(idle, read).await {
+            Ok(result) => result,
+            Err(_) => return Read::Idle,
+        },
+        None => read.await,
+    };
+    match result {
+        Ok(0) => Read::Closed,
+        Ok(n) => Read::Bytes(n),
+        Err(error) => {
+            tracing::debug!(%error, "read failed; ending the session");
+            Read::Closed
+        }
+    }
+}
+
+/// Serves one instrument session (a TCP connection, or a serial port while it is
+/// open) until it closes, idles out or the gateway stops. `peer` names the other end
+/// in logs.
+pub(crate) async fn connection<S>(
+    mut stream: S,
+    peer: &str,
     listener: Arc<ListenerConfig>,
     shared: Arc<Shared>,
     mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let idle = idle_timeout(&listener);
     let mut config = LinkConfig::new(Role::Computer);
     config.hold_message_ack = true;
     config.max_message = listener.max_message_bytes;
@@ -109,11 +160,11 @@ pub(crate) async fn connection(
             }
         };
         tokio::select! {
-            read = tokio::time::timeout(listener.idle_timeout, stream.read(&mut buffer)) => {
+            read = read_some(&mut stream, &mut buffer, idle) => {
                 match read {
-                    Ok(Ok(0)) | Ok(Err(_)) => break,
-                    Ok(Ok(n)) => link.handle_bytes(buffer.get(..n).unwrap_or_default(), clock()),
-                    Err(_) => {
+                    Read::Closed => break,
+                    Read::Bytes(n) => link.handle_bytes(buffer.get(..n).unwrap_or_default(), clock()),
+                    Read::Idle => {
                         tracing::info!(listener = %listener.name, %peer, "idle timeout; closing");
                         break;
                     }
@@ -129,27 +180,30 @@ pub(crate) async fn connection(
     }
 }
 
-/// Serves a connection that streams LIS02 records without E1381 framing: each
+/// Serves a session that streams LIS02 records without E1381 framing: each
 /// complete H…L message is delivered as it arrives (there is no acknowledgement to
 /// hold back in this mode).
-pub(crate) async fn raw_connection(
-    mut stream: TcpStream,
-    peer: std::net::SocketAddr,
+pub(crate) async fn raw_connection<S>(
+    mut stream: S,
+    peer: &str,
     listener: Arc<ListenerConfig>,
     shared: Arc<Shared>,
     mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
+) where
+    S: AsyncRead + Unpin,
+{
+    let idle = idle_timeout(&listener);
     let mut pending: Vec<u8> = Vec::new();
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
         let read = tokio::select! {
-            read = tokio::time::timeout(listener.idle_timeout, stream.read(&mut buffer)) => read,
+            read = read_some(&mut stream, &mut buffer, idle) => read,
             _ = stopping.changed() => break,
         };
         let n = match read {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => n,
-            Err(_) => {
+            Read::Closed => break,
+            Read::Bytes(n) => n,
+            Read::Idle => {
                 tracing::info!(listener = %listener.name, %peer, "idle timeout; closing");
                 break;
             }

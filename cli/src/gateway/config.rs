@@ -26,19 +26,50 @@
 //! instrument = "cobas-c311"                       # the topic slug of what connects here
 //! area = "chemistry"                              # default: the mapping's area
 //! site = "north-campus"                           # default: the mapping's site
+//! max_message_bytes = 1048576                     # default 1 MiB (1 KiB … 64 MiB)
+//! max_connections = 16                            # TCP only; the default
+//! idle_timeout_seconds = 600                      # TCP only; the default
+//!
+//! [[listeners]]                                   # ASTM over a serial port
+//! protocol = "astm"                               # serial ports carry ASTM only
+//! serial = "/dev/ttyUSB0"                         # instead of `bind`; feature `serial`
+//! instrument = "sysmex-xn"
+//! baud_rate = 9600                                # default 9600
+//! data_bits = 8                                   # 7 | 8, default 8
+//! parity = "none"                                 # none | even | odd, default none
+//! stop_bits = 1                                   # 1 | 2, default 1
+//! flow_control = "none"                           # none | software | hardware
+//!
+//! [metrics]                                       # optional Prometheus endpoint
+//! listen = "127.0.0.1:9464"                       # the default; GET /metrics
 //! ```
+//!
+//! A listener has either `bind` (a TCP address instruments connect to) or `serial`
+//! (the device of a serial port with one instrument on the other end of the cable;
+//! labwire must be built with the cargo feature `serial`). The defaults of the line
+//! settings are those of ASTM E1381-02 §5 (physical layer), also CLSI LIS01-A2:
+//! 9600 baud, 8 data bits, no parity, 1 stop bit. The port is opened when the gateway
+//! starts and opened again, with a growing pause (up to 5 s), whenever it is missing
+//! or goes away (a USB adapter unplugged): the gateway keeps running meanwhile. The
+//! port being open counts as the instrument being connected for the link status
+//! published on the instrument's `status` topic.
+//!
+//! The metrics endpoint serves the gateway's counters in the Prometheus text format
+//! (0.0.4); it has no authentication, so keep it on loopback or a management network.
 //!
 //! Secrets are read from files or the environment, never from the configuration text
 //! itself, and are never logged.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use labwire_model::mqtt::MappingConfig;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::metrics::ListenerCounters;
 use crate::decode::{AstmDialect, TextCharset};
 
 /// The whole gateway configuration.
@@ -59,6 +90,25 @@ pub(crate) struct GatewayConfig {
     pub(crate) listeners: Vec<ListenerConfig>,
     /// Delivery tuning.
     pub(crate) delivery: DeliveryConfig,
+    /// The Prometheus endpoint, if any.
+    pub(crate) metrics: Option<MetricsConfig>,
+}
+
+/// Where the Prometheus text endpoint listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MetricsConfig {
+    /// Its TCP address; `GET /metrics` answers there.
+    pub(crate) listen: SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        // The port Prometheus' exporter list gives to OpenTelemetry-style exporters;
+        // loopback because the endpoint has no authentication.
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+        }
+    }
 }
 
 /// How to reach the broker.
@@ -116,8 +166,87 @@ impl std::fmt::Debug for Secret {
 pub(crate) enum Protocol {
     /// HL7 v2 over MLLP.
     Mllp,
-    /// ASTM E1394 records over TCP, E1381-framed.
+    /// ASTM E1394 records (over TCP or a serial port), E1381-framed or raw.
     Astm,
+}
+
+/// Where a listener's instruments are attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// A TCP address instruments connect to (`bind`).
+    Tcp(SocketAddr),
+    /// A serial port with one instrument on the other end (`serial`).
+    Serial(SerialSettings),
+}
+
+impl Transport {
+    /// `tcp` or `serial`, for logs and metrics labels.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::Tcp(_) => "tcp",
+            Self::Serial(_) => "serial",
+        }
+    }
+}
+
+/// A serial port and its line settings. The defaults are E1381-02 §5's (CLSI
+/// LIS01-A2): 9600 baud, 8 data bits, no parity, 1 stop bit, no flow control.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SerialSettings {
+    /// The device, e.g. `/dev/ttyUSB0` or `/dev/serial/by-id/…`.
+    pub(crate) path: PathBuf,
+    pub(crate) baud_rate: u32,
+    pub(crate) data_bits: DataBits,
+    pub(crate) parity: Parity,
+    pub(crate) stop_bits: StopBits,
+    pub(crate) flow_control: FlowControl,
+}
+
+impl SerialSettings {
+    /// The E1381 defaults for the port at `path`.
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            baud_rate: 9600,
+            data_bits: DataBits::Eight,
+            parity: Parity::None,
+            stop_bits: StopBits::One,
+            flow_control: FlowControl::None,
+        }
+    }
+}
+
+/// Data bits per character (E1381 allows 7 with a parity bit, or 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DataBits {
+    Seven,
+    Eight,
+}
+
+/// The parity bit of each character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parity {
+    None,
+    Even,
+    Odd,
+}
+
+/// Stop bits per character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopBits {
+    One,
+    Two,
+}
+
+/// Flow control on the line. E1381 itself needs none (the receiver paces the sender
+/// with its ACKs), but some instruments insist on one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlowControl {
+    None,
+    /// XON/XOFF.
+    Software,
+    /// RTS/CTS.
+    Hardware,
 }
 
 /// One instrument listener.
@@ -126,7 +255,7 @@ pub(crate) struct ListenerConfig {
     /// `listeners[N]`, for messages.
     pub(crate) name: String,
     pub(crate) protocol: Protocol,
-    pub(crate) bind: SocketAddr,
+    pub(crate) transport: Transport,
     /// The mapping for what arrives here: the base mapping with this listener's
     /// instrument slug and area.
     pub(crate) mapping: MappingConfig,
@@ -139,6 +268,8 @@ pub(crate) struct ListenerConfig {
     pub(crate) charset: TextCharset,
     /// ASTM only: E1381 framing (ENQ, frames, EOT) or raw LIS02 records.
     pub(crate) framing: AstmFraming,
+    /// What happened on this listener so far (shared by every clone of it).
+    pub(crate) counters: Arc<ListenerCounters>,
 }
 
 /// How an ASTM listener's bytes are framed.
@@ -193,6 +324,13 @@ struct RawConfig {
     listeners: Vec<RawListener>,
     #[serde(default)]
     delivery: RawDelivery,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -227,7 +365,13 @@ struct RawDelivery {
 #[serde(deny_unknown_fields)]
 struct RawListener {
     protocol: Protocol,
-    bind: String,
+    bind: Option<String>,
+    serial: Option<PathBuf>,
+    baud_rate: Option<u32>,
+    data_bits: Option<u8>,
+    parity: Option<String>,
+    stop_bits: Option<u8>,
+    flow_control: Option<String>,
     instrument: String,
     site: Option<String>,
     area: Option<String>,
@@ -266,22 +410,48 @@ pub(crate) fn parse(text: &str, base: &Path) -> Result<GatewayConfig, String> {
         .transpose()?;
     let mut listeners = Vec::new();
     for (index, listener) in raw.listeners.into_iter().enumerate() {
-        listeners.push(listener_config(index, listener, &mapping_value)?);
+        listeners.push(listener_config(index, listener, &mapping_value, &resolve)?);
     }
     if listeners.is_empty() {
         return Err(error("listeners", "at least one listener is needed"));
     }
     for (index, listener) in listeners.iter().enumerate() {
-        // Port 0 asks the system for a free port: several listeners may.
-        if listener.bind.port() != 0
-            && listeners
-                .iter()
-                .take(index)
-                .any(|other| other.bind == listener.bind)
-        {
-            return Err(error(&listener.name, "bind address used twice"));
+        let earlier = || listeners.iter().take(index).map(|other| &other.transport);
+        match &listener.transport {
+            // Port 0 asks the system for a free port: several listeners may.
+            Transport::Tcp(bind) => {
+                if bind.port() != 0 && earlier().any(|other| other == &Transport::Tcp(*bind)) {
+                    return Err(error(&listener.name, "bind address used twice"));
+                }
+            }
+            Transport::Serial(settings) => {
+                if !cfg!(feature = "serial") {
+                    return Err(error(
+                        &format!("{}.serial", listener.name),
+                        "this labwire was built without serial ports (cargo feature `serial`)",
+                    ));
+                }
+                let same_port = |other: &Transport| matches!(other, Transport::Serial(other) if other.path == settings.path);
+                if earlier().any(same_port) {
+                    // One instrument per port: a second reader would steal its bytes.
+                    return Err(error(
+                        &format!("{}.serial", listener.name),
+                        "serial port used by two listeners",
+                    ));
+                }
+            }
         }
     }
+    let metrics = raw
+        .metrics
+        .map(|raw| match raw.listen {
+            None => Ok(MetricsConfig::default()),
+            Some(text) => text
+                .parse::<SocketAddr>()
+                .map(|listen| MetricsConfig { listen })
+                .map_err(|_| error("metrics.listen", "expected an address like 127.0.0.1:9464")),
+        })
+        .transpose()?;
     let mut embedded_broker = EmbeddedBroker::default();
     if let Some(raw) = raw.embedded_broker {
         if broker.is_some() {
@@ -328,6 +498,7 @@ pub(crate) fn parse(text: &str, base: &Path) -> Result<GatewayConfig, String> {
         mapping,
         listeners,
         delivery,
+        metrics,
     })
 }
 
@@ -424,13 +595,59 @@ fn listener_config(
     index: usize,
     raw: RawListener,
     mapping: &Value,
+    resolve: &dyn Fn(&Path) -> PathBuf,
 ) -> Result<ListenerConfig, String> {
     let name = format!("listeners[{index}]");
     let field = |suffix: &str| format!("{name}.{suffix}");
-    let bind: SocketAddr = raw
-        .bind
-        .parse()
-        .map_err(|_| error(&field("bind"), "expected an address like 0.0.0.0:2575"))?;
+    let transport = match (&raw.bind, &raw.serial) {
+        (Some(_), Some(_)) => {
+            return Err(error(&name, "give bind (TCP) or serial (a port), not both"));
+        }
+        (None, None) => {
+            return Err(error(
+                &field("bind"),
+                "missing: give bind (TCP) or serial (a port)",
+            ));
+        }
+        (Some(bind), None) => {
+            let bind = bind
+                .parse()
+                .map_err(|_| error(&field("bind"), "expected an address like 0.0.0.0:2575"))?;
+            let serial_only = [
+                ("baud_rate", raw.baud_rate.is_some()),
+                ("data_bits", raw.data_bits.is_some()),
+                ("parity", raw.parity.is_some()),
+                ("stop_bits", raw.stop_bits.is_some()),
+                ("flow_control", raw.flow_control.is_some()),
+            ];
+            if let Some((key, _)) = serial_only.iter().find(|(_, given)| *given) {
+                return Err(error(&field(key), "only for serial listeners"));
+            }
+            Transport::Tcp(bind)
+        }
+        (None, Some(path)) => {
+            if raw.protocol != Protocol::Astm {
+                return Err(error(&field("serial"), "serial ports carry ASTM only"));
+            }
+            if path.as_os_str().is_empty() {
+                return Err(error(&field("serial"), "empty device path"));
+            }
+            // A serial port is one instrument: there is nothing to accept or time out.
+            if raw.max_connections.is_some() {
+                return Err(error(
+                    &field("max_connections"),
+                    "only for TCP listeners (a serial port has one instrument)",
+                ));
+            }
+            if raw.idle_timeout_seconds.is_some() {
+                return Err(error(
+                    &field("idle_timeout_seconds"),
+                    "only for TCP listeners (a quiet serial line stays open)",
+                ));
+            }
+            Transport::Serial(serial_settings(&raw, resolve(path), &field)?)
+        }
+    };
     // The listener's instrument and area replace the mapping's default route, and the
     // mapping's per-id routes are dropped: what connects here *is* this instrument,
     // whatever it calls itself.
@@ -490,7 +707,7 @@ fn listener_config(
     Ok(ListenerConfig {
         name,
         protocol: raw.protocol,
-        bind,
+        transport,
         mapping: listener_mapping,
         instrument: raw.instrument,
         max_message_bytes: raw
@@ -502,7 +719,66 @@ fn listener_config(
         dialect,
         charset,
         framing,
+        counters: Arc::default(),
     })
+}
+
+/// The line settings of a serial listener; errors name the field.
+fn serial_settings(
+    raw: &RawListener,
+    path: PathBuf,
+    field: &dyn Fn(&str) -> String,
+) -> Result<SerialSettings, String> {
+    let mut settings = SerialSettings::new(path);
+    if let Some(baud_rate) = raw.baud_rate {
+        if baud_rate == 0 {
+            return Err(error(&field("baud_rate"), "must be above 0, e.g. 9600"));
+        }
+        settings.baud_rate = baud_rate;
+    }
+    settings.data_bits = match raw.data_bits {
+        None | Some(8) => DataBits::Eight,
+        Some(7) => DataBits::Seven,
+        Some(other) => {
+            return Err(error(
+                &field("data_bits"),
+                format!("{other}: expected 7 or 8"),
+            ));
+        }
+    };
+    settings.parity = match raw.parity.as_deref() {
+        None | Some("none") => Parity::None,
+        Some("even") => Parity::Even,
+        Some("odd") => Parity::Odd,
+        Some(other) => {
+            return Err(error(
+                &field("parity"),
+                format!("{other:?}: expected none, even or odd"),
+            ));
+        }
+    };
+    settings.stop_bits = match raw.stop_bits {
+        None | Some(1) => StopBits::One,
+        Some(2) => StopBits::Two,
+        Some(other) => {
+            return Err(error(
+                &field("stop_bits"),
+                format!("{other}: expected 1 or 2"),
+            ));
+        }
+    };
+    settings.flow_control = match raw.flow_control.as_deref() {
+        None | Some("none") => FlowControl::None,
+        Some("software") => FlowControl::Software,
+        Some("hardware") => FlowControl::Hardware,
+        Some(other) => {
+            return Err(error(
+                &field("flow_control"),
+                format!("{other:?}: expected none, software or hardware"),
+            ));
+        }
+    };
+    Ok(settings)
 }
 
 #[cfg(test)]
@@ -578,6 +854,164 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.starts_with("listeners"), "{error}");
+    }
+
+    /// The first listener of a configuration with `listener` as its only one, parsed
+    /// without the `serial` feature check (the line settings are read either way).
+    fn one_listener(listener: &str) -> Result<ListenerConfig, String> {
+        let raw: RawListener = toml::from_str(listener).map_err(|err| err.to_string())?;
+        let mapping = serde_json::json!({"site": "s", "gateway": "gw", "privacy": "full"});
+        listener_config(0, raw, &mapping, &|path: &Path| {
+            Path::new("/etc/labwire").join(path)
+        })
+    }
+
+    fn serial_listener(extra: &str) -> Result<ListenerConfig, String> {
+        one_listener(&format!(
+            "protocol = \"astm\"\nserial = \"/dev/ttyUSB0\"\ninstrument = \"i\"\n{extra}"
+        ))
+    }
+
+    #[test]
+    fn serial_listeners_default_to_9600_8n1() {
+        let listener = serial_listener("").unwrap();
+        let Transport::Serial(settings) = &listener.transport else {
+            panic!("{:?}", listener.transport)
+        };
+        assert_eq!(settings, &SerialSettings::new("/dev/ttyUSB0".into()));
+        assert_eq!(
+            (
+                settings.baud_rate,
+                settings.data_bits,
+                settings.parity,
+                settings.stop_bits,
+                settings.flow_control
+            ),
+            (
+                9600,
+                DataBits::Eight,
+                Parity::None,
+                StopBits::One,
+                FlowControl::None
+            )
+        );
+        assert_eq!(listener.transport.kind(), "serial");
+        assert_eq!(listener.framing, AstmFraming::E1381);
+    }
+
+    #[test]
+    fn serial_line_settings_are_read() {
+        let listener = serial_listener(
+            "baud_rate = 19200\ndata_bits = 7\nparity = \"even\"\nstop_bits = 2\n\
+             flow_control = \"software\"\nframing = \"raw\"",
+        )
+        .unwrap();
+        let Transport::Serial(settings) = &listener.transport else {
+            panic!("{:?}", listener.transport)
+        };
+        assert_eq!(settings.baud_rate, 19_200);
+        assert_eq!(settings.data_bits, DataBits::Seven);
+        assert_eq!(settings.parity, Parity::Even);
+        assert_eq!(settings.stop_bits, StopBits::Two);
+        assert_eq!(settings.flow_control, FlowControl::Software);
+        assert_eq!(listener.framing, AstmFraming::Raw);
+        let listener = serial_listener("parity = \"odd\"\nflow_control = \"hardware\"").unwrap();
+        let Transport::Serial(settings) = &listener.transport else {
+            panic!("{:?}", listener.transport)
+        };
+        assert_eq!(
+            (settings.parity, settings.flow_control),
+            (Parity::Odd, FlowControl::Hardware)
+        );
+        // Relative device paths are relative to the configuration file, like the rest.
+        let listener =
+            one_listener("protocol = \"astm\"\nserial = \"tty-lab\"\ninstrument = \"i\"").unwrap();
+        let Transport::Serial(settings) = &listener.transport else {
+            panic!("{:?}", listener.transport)
+        };
+        assert_eq!(settings.path, Path::new("/etc/labwire/tty-lab"));
+    }
+
+    #[test]
+    fn serial_setting_errors_name_the_field() {
+        for (extra, field) in [
+            ("baud_rate = 0", "listeners[0].baud_rate: "),
+            ("data_bits = 6", "listeners[0].data_bits: "),
+            ("parity = \"mark\"", "listeners[0].parity: "),
+            ("stop_bits = 3", "listeners[0].stop_bits: "),
+            ("flow_control = \"rts\"", "listeners[0].flow_control: "),
+            ("max_connections = 2", "listeners[0].max_connections: "),
+            (
+                "idle_timeout_seconds = 9",
+                "listeners[0].idle_timeout_seconds: ",
+            ),
+            ("bind = \"127.0.0.1:1\"", "listeners[0]: "),
+        ] {
+            let error = serial_listener(extra).unwrap_err();
+            assert!(error.starts_with(field), "{extra}: {error}");
+        }
+        let error = serial_listener("baud_rate = -1").unwrap_err();
+        assert!(error.contains("baud_rate"), "{error}");
+        for (listener, field) in [
+            (
+                "protocol = \"mllp\"\nserial = \"/dev/ttyS0\"\ninstrument = \"i\"",
+                "listeners[0].serial: ",
+            ),
+            (
+                "protocol = \"astm\"\nserial = \"\"\ninstrument = \"i\"",
+                "listeners[0].serial: ",
+            ),
+            (
+                "protocol = \"astm\"\ninstrument = \"i\"",
+                "listeners[0].bind: ",
+            ),
+            (
+                "protocol = \"astm\"\nbind = \"127.0.0.1:1\"\ninstrument = \"i\"\nparity = \"even\"",
+                "listeners[0].parity: ",
+            ),
+        ] {
+            let error = one_listener(listener).unwrap_err();
+            assert!(error.starts_with(field), "{listener}: {error}");
+        }
+    }
+
+    const SERIAL_CONFIG: &str = "[mapping]\nsite = \"s\"\ngateway = \"gw\"\nprivacy = \"full\"\n\
+        [[listeners]]\nprotocol = \"astm\"\nserial = \"/dev/ttyUSB0\"\ninstrument = \"a\"\n";
+
+    #[cfg(feature = "serial")]
+    #[test]
+    fn serial_ports_serve_one_listener_each() {
+        let config = parse(SERIAL_CONFIG, Path::new(".")).unwrap();
+        assert_eq!(config.listeners[0].transport.kind(), "serial");
+        let twice = format!(
+            "{SERIAL_CONFIG}[[listeners]]\nprotocol = \"astm\"\nserial = \"/dev/ttyUSB0\"\ninstrument = \"b\"\n"
+        );
+        let error = parse(&twice, Path::new(".")).unwrap_err();
+        assert!(error.starts_with("listeners[1].serial: "), "{error}");
+    }
+
+    #[cfg(not(feature = "serial"))]
+    #[test]
+    fn serial_listeners_need_the_serial_feature() {
+        let error = parse(SERIAL_CONFIG, Path::new(".")).unwrap_err();
+        assert!(error.starts_with("listeners[0].serial: "), "{error}");
+        assert!(error.contains("feature `serial`"), "{error}");
+    }
+
+    #[test]
+    fn the_metrics_endpoint_is_optional_and_defaults_to_loopback() {
+        assert_eq!(with("").unwrap().metrics, None);
+        let config = with("[metrics]").unwrap();
+        assert_eq!(
+            config.metrics.unwrap().listen,
+            "127.0.0.1:9464".parse().unwrap()
+        );
+        let config = with("[metrics]\nlisten = \"0.0.0.0:9100\"").unwrap();
+        assert_eq!(config.metrics.unwrap().listen.port(), 9100);
+        let error = with("[metrics]\nlisten = \"nowhere\"").unwrap_err();
+        assert!(error.starts_with("metrics.listen: "), "{error}");
+        let error = with("[metrics]\nport = 1").unwrap_err();
+        assert!(error.contains("port"), "{error}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `labwire gateway`: instruments in (HL7 over MLLP, ASTM over TCP), MQTT out, nothing
-//! lost.
+//! `labwire gateway`: instruments in (HL7 over MLLP, ASTM over TCP or a serial port),
+//! MQTT out, nothing lost.
 //!
 //! Each listener accepts instrument connections; every message is parsed, mapped to
 //! lab events and MQTT messages (with the listener's instrument slug and area), and
@@ -10,7 +10,9 @@
 //! with the reason; the connection stays usable.
 //!
 //! With no `[broker]` in the configuration an embedded broker (rumqttd) is started
-//! on loopback: see [`embedded`].
+//! on loopback: see `embedded`. Serial ports (cargo feature `serial`) are served by
+//! `serial` with the same ASTM session code as TCP. The counters are published with
+//! the gateway status and, with `[metrics]`, served to Prometheus by [`metrics`].
 //!
 //! All I/O of labwire lives here and in the other CLI commands; the protocol crates
 //! stay sans-IO.
@@ -20,9 +22,12 @@ pub(crate) mod config;
 mod deadletter;
 #[cfg(feature = "embedded-broker")]
 mod embedded;
+mod metrics;
 mod mllp;
 mod publication;
 mod publisher;
+#[cfg(feature = "serial")]
+mod serial;
 mod spool;
 
 use std::io::Write;
@@ -39,7 +44,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use self::config::{GatewayConfig, ListenerConfig, Protocol};
+use self::config::{GatewayConfig, ListenerConfig, Protocol, Transport};
 use self::deadletter::DeadLetters;
 use self::publication::Publication;
 use self::publisher::{PublisherHandle, count};
@@ -107,6 +112,7 @@ impl Shared {
             }
         };
         count(&self.publisher.counters.received, 1);
+        count(&listener.counters.received, 1);
         self.publisher.deliver(publications).await.map_err(|error| {
             tracing::error!(listener = %listener.name, %error, "message not delivered");
             error
@@ -122,6 +128,7 @@ impl Shared {
         reason: &str,
     ) -> std::io::Result<()> {
         count(&self.publisher.counters.dead_lettered, 1);
+        count(&listener.counters.dead_lettered, 1);
         let reason = format!("{}: {reason}", listener.name);
         match self
             .dead_letters
@@ -138,8 +145,10 @@ impl Shared {
         }
     }
 
-    /// Publishes that an instrument connected or disconnected (fire and forget).
+    /// Counts and publishes that an instrument connected or disconnected (fire and
+    /// forget).
     async fn link_status(&self, listener: &ListenerConfig, connected: bool) {
+        listener.counters.link(connected);
         let mut instrument = Instrument::with_local_id(listener.instrument.clone());
         instrument.name = Some(listener.instrument.clone());
         let protocol = match listener.protocol {
@@ -251,28 +260,57 @@ async fn serve(config: GatewayConfig) -> Result<(), String> {
     });
     let (stop, stopping) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    for listener in &config.listeners {
-        let socket = TcpListener::bind(listener.bind)
+    let listeners: Arc<[Arc<ListenerConfig>]> =
+        config.listeners.iter().cloned().map(Arc::new).collect();
+    if let Some(metrics) = &config.metrics {
+        let socket = TcpListener::bind(metrics.listen)
             .await
-            .map_err(|error| format!("{}: bind {}: {error}", listener.name, listener.bind))?;
+            .map_err(|error| format!("metrics.listen: bind {}: {error}", metrics.listen))?;
         let address = socket
             .local_addr()
-            .map_err(|error| format!("{}: {error}", listener.name))?;
-        tracing::info!(listener = %listener.name, %address, instrument = %listener.instrument, "listening");
-        // One line on stdout per listener, for scripts and tests that bind port 0.
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(
-            stdout,
-            "{}",
-            serde_json::json!({"listening": listener.name, "address": address.to_string()})
-        );
-        let _ = stdout.flush();
-        tasks.spawn(accept_loop(
+            .map_err(|error| format!("metrics.listen: {error}"))?;
+        tracing::info!(%address, "serving metrics at /metrics");
+        announce(&serde_json::json!({"metrics": address.to_string()}));
+        tasks.spawn(metrics::serve(
             socket,
-            Arc::new(listener.clone()),
-            Arc::clone(&shared),
+            Arc::clone(&publisher.counters),
+            Arc::clone(&listeners),
             stopping.clone(),
         ));
+    }
+    for listener in listeners.iter() {
+        match &listener.transport {
+            Transport::Tcp(bind) => {
+                let socket = TcpListener::bind(bind)
+                    .await
+                    .map_err(|error| format!("{}: bind {bind}: {error}", listener.name))?;
+                let address = socket
+                    .local_addr()
+                    .map_err(|error| format!("{}: {error}", listener.name))?;
+                tracing::info!(listener = %listener.name, %address, instrument = %listener.instrument, "listening");
+                announce(
+                    &serde_json::json!({"listening": listener.name, "address": address.to_string()}),
+                );
+                tasks.spawn(accept_loop(
+                    socket,
+                    Arc::clone(listener),
+                    Arc::clone(&shared),
+                    stopping.clone(),
+                ));
+            }
+            Transport::Serial(settings) => {
+                announce(
+                    &serde_json::json!({"listening": listener.name, "serial": settings.path.display().to_string()}),
+                );
+                spawn_serial(
+                    &mut tasks,
+                    Arc::clone(listener),
+                    settings.clone(),
+                    Arc::clone(&shared),
+                    stopping.clone(),
+                )?;
+            }
+        }
     }
     tasks.spawn(status_loop(
         publisher.clone(),
@@ -297,19 +335,49 @@ async fn serve(config: GatewayConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// One JSON line on stdout (the listening addresses, for scripts and tests that bind
+/// port 0).
+fn announce(line: &serde_json::Value) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+#[cfg(feature = "serial")]
+fn spawn_serial(
+    tasks: &mut JoinSet<()>,
+    listener: Arc<ListenerConfig>,
+    settings: config::SerialSettings,
+    shared: Arc<Shared>,
+    stopping: watch::Receiver<bool>,
+) -> Result<(), String> {
+    tracing::info!(listener = %listener.name, device = %settings.path.display(), instrument = %listener.instrument, "serving the serial port");
+    tasks.spawn(serial::serve(listener, settings, shared, stopping));
+    Ok(())
+}
+
+#[cfg(not(feature = "serial"))]
+fn spawn_serial(
+    _: &mut JoinSet<()>,
+    listener: Arc<ListenerConfig>,
+    _: config::SerialSettings,
+    _: Arc<Shared>,
+    _: watch::Receiver<bool>,
+) -> Result<(), String> {
+    // The configuration check refuses this already; kept for a clear message.
+    Err(format!(
+        "{}.serial: this labwire was built without serial ports (cargo feature `serial`)",
+        listener.name
+    ))
+}
+
 #[cfg(feature = "embedded-broker")]
 fn embedded_broker(
     config: &GatewayConfig,
     client_id: String,
 ) -> Result<config::BrokerConfig, String> {
     let broker = embedded::start(&config.embedded_broker, client_id)?;
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(
-        stdout,
-        "{}",
-        serde_json::json!({"embedded_broker": config.embedded_broker.listen.to_string()})
-    );
-    let _ = stdout.flush();
+    announce(&serde_json::json!({"embedded_broker": config.embedded_broker.listen.to_string()}));
     Ok(broker)
 }
 
@@ -376,6 +444,7 @@ async fn accept_loop(
             (Arc::clone(&listener), Arc::clone(&shared), stopping.clone());
         connections.spawn(async move {
             shared.link_status(&listener, true).await;
+            let peer_name = peer.to_string();
             match listener.protocol {
                 Protocol::Mllp => {
                     mllp::connection(
@@ -390,7 +459,7 @@ async fn accept_loop(
                 Protocol::Astm if listener.framing == config::AstmFraming::Raw => {
                     astm::raw_connection(
                         stream,
-                        peer,
+                        &peer_name,
                         Arc::clone(&listener),
                         Arc::clone(&shared),
                         stopping,
@@ -400,7 +469,7 @@ async fn accept_loop(
                 Protocol::Astm => {
                     astm::connection(
                         stream,
-                        peer,
+                        &peer_name,
                         Arc::clone(&listener),
                         Arc::clone(&shared),
                         stopping,

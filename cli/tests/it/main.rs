@@ -8,6 +8,8 @@
 )]
 
 mod gateway;
+mod gateway_serial;
+mod gateway_support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
