@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A long fuzzing session for people with time: every target (or the ones named) for an
-# hour each by default, one worker per core, growing fuzz/corpus/<target> (not
-# committed; add inputs that reach new code to seeds/<target>/ by hand).
+# hour each by default, as many at once as there are cores, growing fuzz/corpus/<target>
+# (not committed; add inputs that reach new code to seeds/<target>/ by hand).
 #
 #   fuzz/run-long.sh [--seconds N] [TARGET...]
 #
@@ -14,4 +14,4 @@ if [ "${1:-}" = "--seconds" ]; then
     seconds="$2"
     shift 2
 fi
-exec ./run.sh --seconds "$seconds" --corpus corpus --jobs "$(nproc)" "$@"
+exec ./run.sh --seconds "$seconds" --corpus corpus "$@"
