@@ -74,41 +74,47 @@ pub enum CharsetTerm {
 impl CharsetTerm {
     /// Reads one defined term, with or without the `ISO 2022` code-extension form.
     /// Returns the term and whether it was the code-extension form.
-    fn parse(term: &str) -> (Self, bool) {
-        let term = term.trim_matches(|c: char| c == ' ' || c == '\0');
-        let (number, extension) = if let Some(rest) = term.strip_prefix("ISO 2022 IR ") {
+    fn parse(term: &[u8]) -> (Self, bool) {
+        let padding = |b: &u8| *b == b' ' || *b == 0;
+        let start = term.iter().position(|b| !padding(b)).unwrap_or(term.len());
+        let end = term
+            .iter()
+            .rposition(|b| !padding(b))
+            .map_or(start, |last| last.saturating_add(1));
+        let term = term.get(start..end).unwrap_or_default();
+        let (number, extension) = if let Some(rest) = term.strip_prefix(b"ISO 2022 IR ") {
             (rest, true)
-        } else if let Some(rest) = term.strip_prefix("ISO_IR ") {
+        } else if let Some(rest) = term.strip_prefix(b"ISO_IR ") {
             (rest, false)
         } else {
             let named = match term {
-                "" => Self::Default,
-                "GB18030" => Self::Gb18030,
+                b"" => Self::Default,
+                b"GB18030" => Self::Gb18030,
                 // CP-1234 spells these two with the ISO 2022 prefix as well.
-                "GBK" | "ISO 2022 GBK" => Self::Gbk,
-                "ISO 2022 58" => return (Self::Gb2312, true),
+                b"GBK" | b"ISO 2022 GBK" => Self::Gbk,
+                b"ISO 2022 58" => return (Self::Gb2312, true),
                 _ => Self::Unknown,
             };
             return (named, false);
         };
         let parsed = match number {
-            "6" => Self::Default,
-            "100" => Self::Latin1,
-            "101" => Self::Latin2,
-            "109" => Self::Latin3,
-            "110" => Self::Latin4,
-            "144" => Self::Cyrillic,
-            "127" => Self::Arabic,
-            "126" => Self::Greek,
-            "138" => Self::Hebrew,
-            "148" => Self::Latin5,
-            "166" => Self::Thai,
-            "13" => Self::JisX0201,
-            "87" => Self::JisX0208,
-            "159" => Self::JisX0212,
-            "149" => Self::KsX1001,
-            "58" => Self::Gb2312,
-            "192" => Self::Utf8,
+            b"6" => Self::Default,
+            b"100" => Self::Latin1,
+            b"101" => Self::Latin2,
+            b"109" => Self::Latin3,
+            b"110" => Self::Latin4,
+            b"144" => Self::Cyrillic,
+            b"127" => Self::Arabic,
+            b"126" => Self::Greek,
+            b"138" => Self::Hebrew,
+            b"148" => Self::Latin5,
+            b"166" => Self::Thai,
+            b"13" => Self::JisX0201,
+            b"87" => Self::JisX0208,
+            b"159" => Self::JisX0212,
+            b"149" => Self::KsX1001,
+            b"58" => Self::Gb2312,
+            b"192" => Self::Utf8,
             _ => Self::Unknown,
         };
         (parsed, extension)
@@ -180,17 +186,24 @@ impl CharacterSet {
             len: 0,
             ..Self::default()
         };
-        let text = String::from_utf8_lossy(value);
-        let values: Vec<&str> = text.trim_end_matches([' ', '\0']).split('\\').collect();
-        set.code_extensions = values.len() > 1;
-        for (slot, raw) in set.terms.iter_mut().zip(values.iter()) {
+        // On the bytes: the separator, the padding and every defined term are ASCII,
+        // so a term with other bytes is unknown whatever they decode to, and nothing
+        // needs allocating.
+        let end = value
+            .iter()
+            .rposition(|&b| b != b' ' && b != 0)
+            .map_or(0, |last| last.saturating_add(1));
+        let value = value.get(..end).unwrap_or_default();
+        let count = value.split(|&b| b == b'\\').count();
+        set.code_extensions = count > 1;
+        for (slot, raw) in set.terms.iter_mut().zip(value.split(|&b| b == b'\\')) {
             let (term, extension) = CharsetTerm::parse(raw);
             *slot = term;
             set.code_extensions |= extension;
             set.unknown |= term == CharsetTerm::Unknown;
             set.len = set.len.saturating_add(1);
         }
-        set.unknown |= values.len() > MAX_TERMS;
+        set.unknown |= count > MAX_TERMS;
         set.len = set.len.max(1);
         set
     }

@@ -97,6 +97,8 @@ pub struct Header<'a> {
     stop: Option<Stop>,
     error: Option<Error>,
     warnings: Warnings,
+    /// For a deflated data set, the input range of the deflate stream as read.
+    deflated_stream: Option<(u32, u32)>,
 }
 
 impl<'a> Header<'a> {
@@ -128,7 +130,15 @@ impl<'a> Header<'a> {
             stop: None,
             error: None,
             warnings,
+            deflated_stream: None,
         }
+    }
+
+    pub(crate) fn set_deflated_stream(&mut self, start: usize, end: usize) {
+        self.deflated_stream = Some((
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(end).unwrap_or(u32::MAX),
+        ));
     }
 
     pub(crate) fn set_index(
@@ -379,8 +389,34 @@ impl<'a> Header<'a> {
         (self.meta_start as usize, self.meta_end as usize)
     }
 
+    /// For a deflated data set, the deflate stream as read from the input.
+    pub(crate) fn deflated_stream(&self) -> Option<&'a [u8]> {
+        let (start, end) = self.deflated_stream?;
+        self.input.get(start as usize..end as usize)
+    }
+
     pub(crate) fn data_range(&self) -> (usize, usize) {
         (self.data_start as usize, self.parsed_end as usize)
+    }
+
+    /// Everything a parse decided, for tests that compare two ways of parsing.
+    #[cfg(test)]
+    pub(crate) fn outcome_for_tests(&self) -> String {
+        format!(
+            "{:?}",
+            (
+                &self.meta,
+                &self.nodes,
+                self.top_charset,
+                &self.item_charsets,
+                self.top_unsorted,
+                (self.meta_end, self.data_start, self.parsed_end),
+                self.stop,
+                &self.error,
+                &self.warnings.kept,
+                self.warnings.dropped,
+            )
+        )
     }
 }
 

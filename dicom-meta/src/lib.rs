@@ -57,8 +57,9 @@
 //!   DA, TM and DT with their precision and offset (as `labwire_model` timestamps);
 //!   numbers; UIDs; attribute tags.
 //! - [`dictionary`] and [`tags`]: the standard data dictionary, keyword ↔ tag.
-//! - [`Editor`] ([`Header::editor`]): write back byte for byte, or with edits; only
-//!   what changed is re-encoded. [`deidentify`]: the PS3.15 Basic Profile.
+//! - [`Editor`] ([`Header::editor`]): write back byte for byte (deflated data sets
+//!   too), or with edits; only what changed is re-encoded. [`deidentify`]: the
+//!   PS3.15 Basic Profile and its retain options.
 //! - [`model`]: the header as a `labwire_model::LabEvent::ImagingStudy`, specimens
 //!   and their container and preparation included.
 #![forbid(unsafe_code)]

@@ -17,8 +17,9 @@ use crate::header::{DataSetSyntax, Header, Magic, Stop, Warnings};
 use crate::node::{NONE, Node, flags};
 use crate::options::ParseOptions;
 use crate::transfer_syntax::{Encoding, TransferSyntax};
-use crate::vr::VrClass;
 use crate::{Tag, Vr, tags};
+
+mod fast;
 
 /// The value of a length field that means "undefined length" (PS3.5 §7.1.1).
 pub(crate) const UNDEFINED: u32 = 0xFFFF_FFFF;
@@ -173,11 +174,12 @@ pub fn parse_with<'a>(input: &'a [u8], options: &ParseOptions) -> Result<Header<
         // Offsets into the inflated stream are 32-bit too.
         let cap = options.limits.max_inflated_len.min(MAX_INPUT as u64);
         let inflated = inflate(deflated, cap);
-        let (data, early_end) = match inflated {
+        let (data, early_end, stream_len) = match inflated {
             Ok(Inflated {
                 data,
                 capped,
                 ended_early,
+                stream_len,
             }) => {
                 if capped {
                     warnings.push(Warning {
@@ -188,7 +190,7 @@ pub fn parse_with<'a>(input: &'a [u8], options: &ParseOptions) -> Result<Header<
                         },
                     });
                 }
-                (data, ended_early)
+                (data, ended_early, stream_len)
             }
             Err(reason) => {
                 let error = Error::Inflate {
@@ -208,6 +210,7 @@ pub fn parse_with<'a>(input: &'a [u8], options: &ParseOptions) -> Result<Header<
                     warnings,
                 );
                 header.set_outcome(0, None, Some(error));
+                header.set_deflated_stream(data_start, input.len());
                 return Ok(header);
             }
         };
@@ -221,6 +224,10 @@ pub fn parse_with<'a>(input: &'a [u8], options: &ParseOptions) -> Result<Header<
             options,
             warnings,
         )?;
+        // The deflate stream as read, for a byte-exact rewrite: up to its final block,
+        // or to the end of the input when it has none or was not inflated whole.
+        let stream_end = stream_len.map_or(input.len(), |len| data_start.saturating_add(len));
+        header.set_deflated_stream(data_start, stream_end);
         if early_end && header.error().is_none() {
             let error = Error::Inflate {
                 offset: data_start as u64,
@@ -350,6 +357,8 @@ fn read_meta(
     let mut meta = Meta {
         start,
         end: start,
+        // Room for the group 0002 elements of PS3.10 Table 7.1-1 without regrowing.
+        nodes: Vec::with_capacity(12),
         ..Meta::empty()
     };
     let mut pos = start;
@@ -492,6 +501,8 @@ struct Inflated {
     capped: bool,
     /// The stream ends before its final block.
     ended_early: bool,
+    /// How many input bytes the stream took, when it ended with its final block.
+    stream_len: Option<usize>,
 }
 
 /// Inflates a raw DEFLATE stream (RFC 1951, PS3.5 §A.5) into at most `limit` bytes.
@@ -523,6 +534,7 @@ fn inflate(deflated: &[u8], limit: u64) -> core::result::Result<Inflated, &'stat
                     data: out,
                     capped: false,
                     ended_early: false,
+                    stream_len: Some(deflated.len().saturating_sub(input.len())),
                 });
             }
             TINFLStatus::HasMoreOutput => {
@@ -532,6 +544,7 @@ fn inflate(deflated: &[u8], limit: u64) -> core::result::Result<Inflated, &'stat
                         data: out,
                         capped: true,
                         ended_early: false,
+                        stream_len: None,
                     });
                 }
                 let grown = out.len().saturating_mul(2).min(limit);
@@ -543,6 +556,7 @@ fn inflate(deflated: &[u8], limit: u64) -> core::result::Result<Inflated, &'stat
                     data: out,
                     capped: false,
                     ended_early: true,
+                    stream_len: None,
                 });
             }
             TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
@@ -657,6 +671,25 @@ fn trim_uid(bytes: &[u8]) -> &str {
     core::str::from_utf8(bytes.get(..end).unwrap_or_default()).unwrap_or("")
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Set by tests to walk with the general path only, to compare both paths.
+    static GENERAL_PATH_ONLY: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// False when a test asks for the general path only.
+#[cfg(test)]
+fn fast_path_enabled() -> bool {
+    !GENERAL_PATH_ONLY.with(core::cell::Cell::get)
+}
+
+/// The fast path is always on outside tests.
+#[cfg(not(test))]
+#[inline(always)]
+fn fast_path_enabled() -> bool {
+    true
+}
+
 /// What a frame of the walk's stack is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FrameKind {
@@ -768,22 +801,28 @@ fn walk_data_set<'a>(
     };
     let buffer: &[u8] = &data;
     // Room for a typical header without regrowing; never more than the input allows.
-    let capacity = (buffer.len().saturating_sub(start) / 32).clamp(8, 1024);
+    let capacity = (buffer.len().saturating_sub(start) / 32)
+        .clamp(8, 1024)
+        .min(options.limits.max_elements as usize);
+    // Room for eight levels of nesting (real headers use four or five) without
+    // regrowing; deeper inputs grow it, up to twice `max_depth` frames.
+    let mut frames = Vec::with_capacity(16);
+    frames.push(Frame {
+        kind: FrameKind::Top,
+        node: NONE,
+        end: OPEN_U32,
+        limit: u32::try_from(buffer.len()).unwrap_or(OPEN_U32 - 1),
+        encoding: syntax.encoding,
+        last_tag: None,
+        unsorted: false,
+    });
     let mut walker = Walker {
         data: buffer,
         pos: start,
         options,
         region,
         nodes: Vec::with_capacity(capacity),
-        frames: vec![Frame {
-            kind: FrameKind::Top,
-            node: NONE,
-            end: OPEN_U32,
-            limit: u32::try_from(buffer.len()).unwrap_or(OPEN_U32 - 1),
-            encoding: syntax.encoding,
-            last_tag: None,
-            unsorted: false,
-        }],
+        frames,
         warnings,
         implicit_switch: false,
         top_charset: NONE,
@@ -826,9 +865,8 @@ fn walk_data_set<'a>(
 impl Walker<'_, '_> {
     fn walk(&mut self) -> Result<End> {
         loop {
-            self.fast_run();
-            if self.fast_step() {
-                continue;
+            if fast_path_enabled() {
+                self.fast_walk();
             }
             // Close a container of defined length whose end is reached.
             if !self.cur().is_open() && self.pos >= self.cur().end() {
@@ -877,298 +915,6 @@ impl Walker<'_, '_> {
                 FrameKind::Item | FrameKind::Top => self.in_data_set(header, encoding, limit)?,
             }
         }
-    }
-
-    /// The common cases, in one pass, for little endian data: a plain element or a
-    /// sequence header of an explicit VR data set, an item, a delimiter, the end of
-    /// a container of defined length. Each is read exactly as the general path
-    /// ([`Walker::element`], [`Walker::in_sequence`], [`Walker::delimiter`]) would
-    /// read it, and `true` returned; anything else (warnings, errors, stops, implicit
-    /// VR, big endian, the character set, limits) returns `false` having changed
-    /// nothing, and the general path takes it.
-    #[inline(always)]
-    fn fast_step(&mut self) -> bool {
-        let pos = self.pos;
-        if self.implicit_switch || self.cur().encoding.big_endian {
-            return false;
-        }
-        if pos >= self.cur().end() {
-            if pos == self.cur().end() {
-                self.close_frame(pos);
-                return true;
-            }
-            return false;
-        }
-        // Branches, not a jump table: the kind changes at every sequence boundary,
-        // and an indirect jump mispredicts there.
-        let kind = self.cur().kind;
-        if kind == FrameKind::Sequence {
-            return self.fast_item(pos);
-        }
-        if kind == FrameKind::Fragments {
-            return false;
-        }
-        if kind == FrameKind::Item
-            && self.cur().is_open()
-            && read_array::<8>(self.data, pos) == Some([0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0])
-        {
-            self.close_frame(pos);
-            self.pos = pos.saturating_add(8);
-            return true;
-        }
-        self.fast_element(pos)
-    }
-
-    /// The commonest case of all, in a tight loop: consecutive plain elements (not
-    /// sequences) of a little endian data set, explicit or implicit VR, in order and
-    /// within every limit. Position and last tag live in locals for the run and are
-    /// stored once at its end. Reads each element exactly as [`Walker::element`] would, and stops,
-    /// having read nothing of it, at the first element that is anything else.
-    #[inline(always)]
-    fn fast_run(&mut self) {
-        let cur = self.cur();
-        let (kind, encoding) = (cur.kind, cur.encoding);
-        if self.implicit_switch
-            || encoding.big_endian
-            || !matches!(kind, FrameKind::Top | FrameKind::Item)
-        {
-            return;
-        }
-        // One loop per VR style, so neither carries the other's branches.
-        if encoding.explicit_vr {
-            self.fast_run_in::<true>(kind);
-        } else {
-            self.fast_run_in::<false>(kind);
-        }
-    }
-
-    /// The loop of [`Walker::fast_run`] for explicit (`EXPLICIT`) or implicit VR.
-    #[inline(always)]
-    fn fast_run_in<const EXPLICIT: bool>(&mut self, kind: FrameKind) {
-        // Field by field, not a copy of the frame: the frame was usually written just
-        // before, and a wide load of narrow recent stores stalls.
-        let cur = self.cur();
-        let (parent, end, mut last) = (cur.node, cur.limit(), cur.last_tag);
-        let options = self.options;
-        let max_value = match options.skip_values_larger_than {
-            Some(skip) => skip.min(options.limits.max_value_len),
-            None => options.limits.max_value_len,
-        };
-        let max_elements = options.limits.max_elements as usize;
-        let top = kind == FrameKind::Top;
-        let data = self.data;
-        let mut pos = self.pos;
-        while let Some(window) = data.get(pos..end).and_then(<[u8]>::first_chunk::<12>) {
-            let [g0, g1, e0, e1, v0, v1, s0, s1, l0, l1, l2, l3] = *window;
-            let tag = Tag::new(u16::from_le_bytes([g0, g1]), u16::from_le_bytes([e0, e1]));
-            if tag.group() == 0x0002
-                || tag.is_delimiter_group()
-                || tag == tags::SPECIFIC_CHARACTER_SET
-                || last.is_some_and(|last| tag <= last)
-                || (top && self.should_stop(tag))
-            {
-                break;
-            }
-            let (vr, length, node_flags) = if EXPLICIT {
-                let vr = Vr::from_bytes([v0, v1]);
-                match vr.class() {
-                    VrClass::Short => {
-                        (vr, u32::from(u16::from_le_bytes([s0, s1])), flags::EXPLICIT)
-                    }
-                    VrClass::Long => (
-                        vr,
-                        u32::from_le_bytes([l0, l1, l2, l3]),
-                        flags::EXPLICIT | flags::LONG_HEADER,
-                    ),
-                    VrClass::Implausible | VrClass::Unknown | VrClass::Sequence | VrClass::Un => {
-                        break;
-                    }
-                }
-            } else {
-                // Implicit VR: the dictionary's VR; sequences and unknown (private)
-                // elements, which may hold items, take the general path.
-                let vr = implicit_vr(tag);
-                if vr == Vr::SQ || vr == Vr::UN {
-                    break;
-                }
-                (vr, u32::from_le_bytes([v0, v1, s0, s1]), flags::IMPLICIT_VR)
-            };
-            let header_len = if node_flags & flags::LONG_HEADER != 0 {
-                12
-            } else {
-                8
-            };
-            let value_end = pos
-                .saturating_add(header_len)
-                .saturating_add(length as usize);
-            if length % 2 == 1
-                || length > max_value
-                || value_end > end
-                || self.nodes.len() >= max_elements
-            {
-                break;
-            }
-            let index = self.nodes.len() as u32;
-            self.nodes.push(Node {
-                tag,
-                vr,
-                flags: node_flags,
-                header_start: pos as u32,
-                value_len: length,
-                end: index.saturating_add(1),
-                parent,
-            });
-            pos = value_end;
-            last = Some(tag);
-        }
-        self.pos = pos;
-        if let Some(frame) = self.frames.last_mut() {
-            frame.last_tag = last;
-        }
-    }
-
-    /// The sequence part of [`Walker::fast_step`]: an item header or the sequence
-    /// delimiter.
-    #[inline(always)]
-    fn fast_item(&mut self, pos: usize) -> bool {
-        let limit = self.cur().limit();
-        if limit.saturating_sub(pos) < 8 {
-            return false;
-        }
-        let Some([g0, g1, e0, e1, l0, l1, l2, l3]) = read_array::<8>(self.data, pos) else {
-            return false;
-        };
-        let tag = Tag::new(u16::from_le_bytes([g0, g1]), u16::from_le_bytes([e0, e1]));
-        let length = u32::from_le_bytes([l0, l1, l2, l3]);
-        let value_start = pos.saturating_add(8);
-        if tag == Tag::SEQUENCE_DELIMITATION && self.cur().is_open() && length == 0 {
-            self.close_frame(pos);
-            self.pos = value_start;
-            return true;
-        }
-        let index = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
-        if tag != Tag::ITEM || index >= self.options.limits.max_elements {
-            return false;
-        }
-        let (item_end, item_flags, value_len) = if length == UNDEFINED {
-            (OPEN, flags::ITEM | flags::UNDEFINED_LENGTH, 0)
-        } else {
-            let value_end = value_start.saturating_add(length as usize);
-            if value_end > limit {
-                return false;
-            }
-            (value_end, flags::ITEM, length)
-        };
-        self.nodes.push(Node {
-            tag,
-            vr: Vr::UN,
-            flags: item_flags,
-            header_start: pos as u32,
-            value_len,
-            end: index.saturating_add(1),
-            parent: self.cur().node,
-        });
-        if length != 0 {
-            self.push_frame(FrameKind::Item, index, item_end, self.cur().encoding);
-        }
-        self.pos = value_start;
-        true
-    }
-
-    /// The data set part of [`Walker::fast_step`]: a plain element or a sequence
-    /// header in explicit VR little endian.
-    #[inline(always)]
-    fn fast_element(&mut self, pos: usize) -> bool {
-        let limit = self.cur().limit();
-        if self.cur().encoding != Encoding::EXPLICIT_VR_LITTLE_ENDIAN
-            || limit.saturating_sub(pos) < 12
-        {
-            return false;
-        }
-        let Some([g0, g1, e0, e1, v0, v1, s0, s1, l0, l1, l2, l3]) =
-            read_array::<12>(self.data, pos)
-        else {
-            return false;
-        };
-        let tag = Tag::new(u16::from_le_bytes([g0, g1]), u16::from_le_bytes([e0, e1]));
-        if tag.group() == 0x0002
-            || tag.is_delimiter_group()
-            || tag == tags::SPECIFIC_CHARACTER_SET
-            || self.cur().last_tag.is_some_and(|last| tag <= last)
-        {
-            return false;
-        }
-        let vr = Vr::from_bytes([v0, v1]);
-        let class = vr.class();
-        let (length, header_len) = match class {
-            VrClass::Short => (u32::from(u16::from_le_bytes([s0, s1])), 8usize),
-            VrClass::Long | VrClass::Sequence => (u32::from_le_bytes([l0, l1, l2, l3]), 12usize),
-            VrClass::Implausible | VrClass::Unknown | VrClass::Un => return false,
-        };
-        let options = self.options;
-        let sequence = class == VrClass::Sequence;
-        let undefined = length == UNDEFINED;
-        if (undefined && !sequence)
-            || (!undefined
-                && (length % 2 == 1
-                    || length > options.limits.max_value_len
-                    || options
-                        .skip_values_larger_than
-                        .is_some_and(|skip| length > skip)))
-            || (sequence && self.sequence_depth >= options.limits.max_depth)
-        {
-            return false;
-        }
-        let value_start = pos.saturating_add(header_len);
-        let value_end = if undefined {
-            value_start
-        } else {
-            value_start.saturating_add(length as usize)
-        };
-        let index = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
-        let parent = self.cur().node;
-        if value_end > limit
-            || index >= options.limits.max_elements
-            || (parent == NONE && self.should_stop(tag))
-        {
-            return false;
-        }
-        let header_flag = if header_len == 12 {
-            flags::EXPLICIT | flags::LONG_HEADER
-        } else {
-            flags::EXPLICIT
-        };
-        let node_flags = match (sequence, undefined) {
-            (false, _) => header_flag,
-            (true, false) => header_flag | flags::SEQUENCE,
-            (true, true) => header_flag | flags::SEQUENCE | flags::UNDEFINED_LENGTH,
-        };
-        self.nodes.push(Node {
-            tag,
-            vr,
-            flags: node_flags,
-            header_start: pos as u32,
-            value_len: if undefined { 0 } else { length },
-            end: index.saturating_add(1),
-            parent,
-        });
-        if let Some(cur) = self.frames.last_mut() {
-            cur.last_tag = Some(tag);
-        }
-        if sequence && length != 0 {
-            self.sequence_depth = self.sequence_depth.saturating_add(1);
-            let end = if undefined { OPEN } else { value_end };
-            self.push_frame(
-                FrameKind::Sequence,
-                index,
-                end,
-                Encoding::EXPLICIT_VR_LITTLE_ENDIAN,
-            );
-            self.pos = value_start;
-        } else {
-            self.pos = value_end;
-        }
-        true
     }
 
     /// The innermost open frame.

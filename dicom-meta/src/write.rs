@@ -110,8 +110,9 @@ impl<'a> Header<'a> {
         }
     }
 
-    /// The header as read, up to where the parse stopped: byte for byte the input
-    /// (for a deflated data set, the same elements deflated again).
+    /// The header as read, up to where the parse stopped: byte for byte the input.
+    /// For a deflated data set that is the whole deflate stream as read, pixel data
+    /// included: a deflate stream cannot be cut where the parse stopped.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         self.editor().write()
     }
@@ -279,7 +280,21 @@ impl<'h, 'a> Editor<'h, 'a> {
         }
     }
 
+    /// True if no element of the data set is edited (the file meta information may
+    /// be).
+    fn data_set_unchanged(&self) -> bool {
+        self.replaced.is_empty()
+            && self.removed.is_empty()
+            && self.inserted.values().all(BTreeMap::is_empty)
+    }
+
     /// The header with the edits, up to where the parse stopped.
+    ///
+    /// A deflated data set (PS3.5 §A.5) whose elements are not edited is written as
+    /// the deflate stream that was read, byte for byte and whole (pixel data
+    /// included). An edited one is deflated again, with `miniz_oxide` at level 6, up
+    /// to where the parse stopped: the bytes differ from the original stream, what it
+    /// inflates to differs only by the edits.
     pub fn write(&self) -> Result<Vec<u8>> {
         let header = self.header;
         let (_, meta_end) = header.meta_range();
@@ -287,6 +302,12 @@ impl<'h, 'a> Editor<'h, 'a> {
         self.write_prefix(&mut out);
         self.write_meta(&mut out)?;
         if header.is_deflated() {
+            if self.data_set_unchanged()
+                && let Some(stream) = header.deflated_stream()
+            {
+                out.extend_from_slice(stream);
+                return Ok(out);
+            }
             let mut plain = Vec::new();
             self.write_data_set(&mut plain)?;
             out.extend(miniz_oxide::deflate::compress_to_vec(&plain, 6));
@@ -297,13 +318,23 @@ impl<'h, 'a> Editor<'h, 'a> {
     }
 
     /// The whole file with the edits: [`write`](Self::write) followed by what the
-    /// parse did not read (the pixel data). For a deflated data set the rest of the
-    /// inflated stream is deflated with the edited header.
+    /// parse did not read (the pixel data). For a deflated data set whose elements
+    /// are not edited, the input after the file meta information as read; for an
+    /// edited one, the rest of the inflated stream is deflated with the edited
+    /// header.
     pub fn write_file(&self) -> Result<Vec<u8>> {
         let header = self.header;
         if !header.is_deflated() {
             let mut out = self.write()?;
             out.extend_from_slice(header.remaining().unwrap_or_default());
+            return Ok(out);
+        }
+        if self.data_set_unchanged() {
+            let (_, meta_end) = header.meta_range();
+            let mut out = Vec::new();
+            self.write_prefix(&mut out);
+            self.write_meta(&mut out)?;
+            out.extend_from_slice(header.input().get(meta_end..).unwrap_or_default());
             return Ok(out);
         }
         if header

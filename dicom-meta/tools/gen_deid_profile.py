@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Generates src/deidentify/profile.rs: the Basic Application Level Confidentiality
-Profile of DICOM PS3.15 Table E.1-1, action codes of the "Basic Prof." column.
+Profile of DICOM PS3.15 Table E.1-1, action codes of the "Basic Prof." column, and
+the option columns (retain and clean options) of the same table.
 
 The rows below were transcribed from `standard/confidentiality_profile_attributes.json`
 of https://github.com/innolitics/dicom-standard (MIT licence), an extraction of
@@ -474,6 +475,312 @@ FFFA,FFFA X Digital Signatures Sequence
 0018,9367 D X-Ray Source ID
 """
 
+# The option columns of Table E.1-1, from the same extraction
+# (`confidentiality_profile_attributes.json`: rtnSafePrivOpt, rtnUIDsOpt, rtnDevIdOpt,
+# rtnInstIdOpt, rtnPatCharsOpt, rtnLongFullDatesOpt, rtnLongModifDatesOpt,
+# cleanDescOpt, cleanStructContOpt, cleanGraphOpt). Columns, as abbreviated here:
+#   U  Retain UIDs (113110)                  DV Retain Device Identity (113109)
+#   IN Retain Institution Identity (113112)  PC Retain Patient Characteristics (113108)
+#   FD Retain Longitudinal Temporal Information Full Dates (113106)
+#   MD Retain Longitudinal Temporal Information Modified Dates (113107)
+#   CD Clean Descriptors (113105)            CS Clean Structured Content (113104)
+#   CG Clean Graphics (113103)
+# K keeps the attribute, C cleans it (for MD: modifies the dates), X removes it.
+# Pattern rows (private attributes: Retain Safe Private C; curves and overlays: Clean
+# Graphics C) are handled in code.
+OPTIONS = """
+0018,4000 CD=C
+0040,0555 CS=C
+0008,0022 FD=K MD=C
+0008,002A FD=K MD=C
+0018,1400 CD=C
+0018,11BB CD=C
+0018,9424 CD=C
+0008,0032 FD=K MD=C
+0010,21B0 CD=C
+0038,0020 FD=K MD=C
+0008,1084 CD=C
+0008,1080 CD=C
+0038,0021 FD=K MD=C
+0000,1000 U=K
+0010,2110 PC=C CD=C
+300A,00C3 CD=C
+300A,00DD CD=C
+0018,1007 DV=K
+0012,0060 IN=K
+0012,0081 IN=K
+0012,0072 CD=C
+0012,0030 IN=K
+0012,0031 IN=K
+0012,0051 CD=C
+0040,0310 CD=C
+0040,0280 CD=C
+300A,02EB CD=C
+0020,9161 U=K
+3010,000F CD=C
+3010,0017 CD=C
+3010,0006 U=K
+3010,0013 U=K
+0040,051A CD=C
+0008,0023 FD=K MD=C
+0040,A730 CS=C
+0008,0033 FD=K MD=C
+0018,0010 CD=C
+0018,A003 CD=C
+0008,0025 FD=K MD=C
+0008,0035 FD=K MD=C
+0018,937F CD=C
+0008,2111 CD=C
+0018,700A DV=K
+0050,0020 DV=K
+3010,002D DV=K
+0018,1000 DV=K
+0016,004B CD=C
+0018,1002 U=K DV=K
+0020,9164 U=K
+0038,0040 CD=C
+300A,0016 CD=C
+300A,0013 U=K
+3010,006E U=K
+0018,9517 FD=K MD=C
+3010,0037 CD=C
+3010,0035 CD=C
+3010,0038 CD=C
+3010,0036 CD=C
+300A,0676 CD=C
+0010,2160 PC=K
+0040,4011 FD=K MD=C
+0008,0058 U=K
+0070,031A U=K
+3008,0054 FD=K MD=C
+300A,0196 CD=C
+3010,007F CD=C
+300A,0072 CD=C
+0020,9158 CD=C
+0020,0052 U=K
+0034,0007 FD=K MD=C
+0018,1008 DV=K
+0018,1005 DV=K
+0016,008D FD=K MD=C
+0070,0001 CG=C
+0008,4000 CD=C
+0020,4000 CD=C
+0040,2400 CD=C
+003A,0314 FD=K MD=C
+4008,0300 CD=C
+0008,0015 FD=K MD=C
+0008,0014 U=K
+0008,0081 IN=K
+0008,1040 IN=K
+0008,1041 IN=K
+0008,0082 IN=K
+0008,0080 IN=K
+3010,004D FD=K MD=C
+3010,004C FD=K MD=C
+300A,0741 FD=K MD=C
+300A,0742 CD=C
+300A,0783 CD=C
+4008,0115 CD=C
+4008,010B CD=C
+0008,3010 U=K
+2200,0002 CD=C
+0028,1214 U=K
+0010,21D0 FD=K MD=C
+0016,004F DV=K
+0016,0050 DV=K
+0016,0051 DV=K
+0016,004E DV=K
+0050,0021 CD=C
+0016,002B CD=C
+0018,100B U=K DV=K
+3010,0043 DV=K
+0002,0003 U=K
+0010,2000 CD=C
+3008,0056 FD=K MD=C
+0018,937B CD=C
+003A,0310 U=K
+0040,A192 FD=K MD=C
+0040,A402 U=K
+0040,A193 FD=K MD=C
+0040,A171 U=K
+0010,2180 CD=C
+0008,0024 FD=K MD=C
+0008,0034 FD=K MD=C
+300A,0760 FD=K MD=C
+0028,1199 U=K
+0010,1010 PC=K
+0010,0040 PC=K
+0010,2203 PC=K
+0010,1020 PC=K
+0010,1030 PC=K
+0010,4000 CD=C
+300A,0650 U=K
+0038,0500 PC=C CD=C
+0040,0254 CD=C
+0040,0250 FD=K MD=C
+0040,4051 FD=K MD=C
+0040,0251 FD=K MD=C
+0040,0244 FD=K MD=C
+0040,4050 FD=K MD=C
+0040,0245 FD=K MD=C
+0040,0241 DV=K
+0040,4030 DV=K
+0040,0242 DV=K
+0040,4028 DV=K
+0018,1004 DV=K
+0010,21C0 PC=K
+0040,0012 PC=C
+300A,000E CD=C
+3010,007B CD=C
+3010,0081 CD=C
+0070,1101 U=K
+0070,1102 U=K
+3010,0061 CD=C
+0040,4052 FD=K MD=C
+0018,1030 CD=C
+300A,0619 CD=C
+300A,0623 CD=C
+300A,067D CD=C
+300A,067C CD=C
+300C,0113 CD=C
+0040,100A CD=C
+0032,1030 CD=C
+3010,005C CD=C
+0040,2001 CD=C
+0040,1002 CD=C
+0032,1066 CD=C
+0032,1067 CD=C
+300A,073A FD=K MD=C
+3010,000B U=K
+300A,0083 U=K
+3010,006F U=K
+3010,0031 U=K
+3006,0024 U=K
+0040,4023 U=K
+0008,1140 U=K
+0040,A172 U=K
+0008,1120 U=X
+0008,1111 U=K
+0008,1155 U=K
+0004,1511 U=K
+0008,1110 U=K
+3006,00C2 U=K
+0040,0275 CD=C
+0032,1070 CD=C
+0040,1400 CD=C
+0032,1060 CD=C
+0018,9937 CD=C
+0000,1001 U=K
+0018,9185 CD=C
+4008,4000 CD=C
+3006,0028 CD=C
+3006,0038 CD=C
+3006,0026 CD=C
+3006,0088 CD=C
+3006,0085 CD=C
+3010,005A CD=C
+300A,0006 FD=K MD=C
+300A,0004 CD=C
+300A,0002 CD=C
+300A,0003 CD=C
+300A,0007 FD=K MD=C
+3010,0054 CD=C
+300A,062A CD=C
+3010,0056 CD=C
+3010,003B U=K
+0040,0007 CD=C
+0040,0004 FD=K MD=C
+0040,0005 FD=K MD=C
+0040,4008 FD=K MD=C
+0040,0011 DV=K
+0040,4010 FD=K MD=C
+0040,0002 FD=K MD=C
+0040,4005 FD=K MD=C
+0040,0003 FD=K MD=C
+0040,0001 DV=K
+0040,4027 DV=K
+0040,0010 DV=K
+0040,4025 DV=K
+0032,1020 DV=K
+0032,1021 DV=K
+0008,0021 FD=K MD=C
+0008,103E CD=C
+0020,000E U=K
+0008,0031 FD=K MD=C
+0038,0062 CD=C
+300A,01B2 CD=C
+300A,01A6 CD=C
+0010,21A0 PC=K
+0008,0018 U=K
+3010,0015 U=K
+0018,936A FD=K MD=C
+0008,2112 U=K
+300A,0216 DV=K
+3008,0105 DV=K
+0018,9369 FD=K MD=C
+0038,0050 PC=C
+0040,0602 CD=C
+0040,0610 CS=C
+0040,0600 CD=C
+0040,0554 U=K
+0018,9516 FD=K MD=C
+0008,1010 DV=K
+0088,0140 U=K
+3006,0008 FD=K MD=C
+3006,0006 CD=C
+3006,0002 CD=C
+3006,0004 CD=C
+3006,0009 FD=K MD=C
+0032,4000 CD=C
+0008,0020 FD=K MD=C
+0008,1030 CD=C
+0020,000D U=K
+0008,0030 FD=K MD=C
+0020,0200 U=K
+0018,2042 U=K
+0040,DB0D U=K
+0040,DB0C U=K
+0008,0201 FD=K MD=C
+0062,0021 U=K
+0008,1195 U=K
+0018,5011 DV=K
+3008,0250 FD=K MD=C
+300A,00B2 DV=K
+300A,0608 CD=C
+300A,0609 U=K
+300A,0700 U=K
+3010,0077 CD=C
+3010,007A CD=C
+3008,0251 FD=K MD=C
+300A,0736 FD=K MD=C
+300A,0734 CD=C
+0018,100A DV=K
+0018,1009 DV=K
+3010,0033 CD=C
+3010,0034 CD=C
+0038,4000 CD=C
+0018,9371 DV=K
+0018,9373 DV=K
+0018,9367 DV=K
+"""
+
+# The flag of each option cell in the generated table (`profile::opt`).
+OPTION_FLAGS = {
+    "U=K": "RETAIN_UIDS",
+    "DV=K": "RETAIN_DEVICE",
+    "IN=K": "RETAIN_INSTITUTION",
+    "PC=K": "RETAIN_PATIENT",
+    "PC=C": "CLEAN_PATIENT",
+    "FD=K": "RETAIN_FULL_DATES",
+    "MD=C": "MODIFY_DATES",
+    "CD=C": "CLEAN_DESCRIPTOR",
+    "CS=C": "CLEAN_STRUCTURED",
+    "CG=C": "CLEAN_GRAPHICS",
+    # Referenced Patient Sequence: removed even when UIDs are retained, as the Basic
+    # Profile removes it; no flag.
+    "U=X": None,
+}
+
 # Compound codes (PS3.15 E.1.1): the action depends on the attribute's type in the
 # IOD, which a header reader does not know. The most structure-preserving choice is
 # taken: D before Z before X, so the result stays valid for any type.
@@ -514,6 +821,50 @@ def main() -> None:
             f"    (Tag::new(0x{group:04X}, 0x{element:04X}), Action::{NAMES[action]}), // {code} {name}\n"
         )
     out.append("];\n")
+
+    names = {(g, e): name for g, e, _, _, name in rows}
+    options = []
+    for line in OPTIONS.strip().splitlines():
+        tag, *cells = line.split()
+        group, element = (int(part, 16) for part in tag.split(","))
+        if (group, element) not in names:
+            print(f"option row {tag} has no Basic Profile row: skipped")
+            continue
+        flags = [OPTION_FLAGS[cell] for cell in cells if OPTION_FLAGS[cell]]
+        if flags:
+            options.append((group, element, flags, " ".join(cells)))
+    options.sort()
+    keys = [(g, e) for g, e, *_ in options]
+    assert len(keys) == len(set(keys)), "duplicate option tag"
+    out += [
+        "\n/// The option columns of Table E.1-1 for the attributes above that have any, as\n",
+        f"/// [`opt`] flags, sorted by tag ({len(options)} rows).\n",
+        f"pub(super) static OPTIONS: [(Tag, u16); {len(options)}] = [\n",
+    ]
+    for group, element, flags, cells in options:
+        value = " | ".join(f"opt::{flag}" for flag in flags)
+        out.append(
+            f"    (Tag::new(0x{group:04X}, 0x{element:04X}), {value}), // {cells} {names[(group, element)]}\n"
+        )
+    out.append("];\n")
+    out += [
+        "\n/// Flags of [`OPTIONS`]: what each option column says of an attribute.\n",
+        "pub(super) mod opt {\n",
+    ]
+    for bit, (flag, doc) in enumerate([
+        ("RETAIN_UIDS", "Retain UIDs: K."),
+        ("RETAIN_DEVICE", "Retain Device Identity: K."),
+        ("RETAIN_INSTITUTION", "Retain Institution Identity: K."),
+        ("RETAIN_PATIENT", "Retain Patient Characteristics: K."),
+        ("CLEAN_PATIENT", "Retain Patient Characteristics: C."),
+        ("RETAIN_FULL_DATES", "Retain Longitudinal Temporal Information Full Dates: K."),
+        ("MODIFY_DATES", "Retain Longitudinal Temporal Information Modified Dates: C."),
+        ("CLEAN_DESCRIPTOR", "Clean Descriptors: C."),
+        ("CLEAN_STRUCTURED", "Clean Structured Content: C."),
+        ("CLEAN_GRAPHICS", "Clean Graphics: C."),
+    ]):
+        out.append(f"    /// {doc}\n    pub(in super::super) const {flag}: u16 = 1 << {bit};\n")
+    out.append("}\n")
     (CRATE / "src/deidentify/profile.rs").write_text("".join(out))
 
 

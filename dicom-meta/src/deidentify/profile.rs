@@ -465,3 +465,304 @@ pub(super) static BASIC_PROFILE: [(Tag, Action); 456] = [
     (Tag::new(0xFFFA, 0xFFFA), Action::Remove), // X Digital Signatures Sequence
     (Tag::new(0xFFFC, 0xFFFC), Action::Remove), // X Data Set Trailing Padding
 ];
+
+/// The option columns of Table E.1-1 for the attributes above that have any, as
+/// [`opt`] flags, sorted by tag (272 rows).
+pub(super) static OPTIONS: [(Tag, u16); 272] = [
+    (Tag::new(0x0000, 0x1000), opt::RETAIN_UIDS), // U=K Affected SOP Instance UID
+    (Tag::new(0x0000, 0x1001), opt::RETAIN_UIDS), // U=K Requested SOP Instance UID
+    (Tag::new(0x0002, 0x0003), opt::RETAIN_UIDS), // U=K Media Storage SOP Instance UID
+    (Tag::new(0x0004, 0x1511), opt::RETAIN_UIDS), // U=K Referenced SOP Instance UID in File
+    (Tag::new(0x0008, 0x0014), opt::RETAIN_UIDS), // U=K Instance Creator UID
+    (Tag::new(0x0008, 0x0015), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Instance Coercion DateTime
+    (Tag::new(0x0008, 0x0018), opt::RETAIN_UIDS), // U=K SOP Instance UID
+    (Tag::new(0x0008, 0x0020), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Study Date
+    (Tag::new(0x0008, 0x0021), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Series Date
+    (Tag::new(0x0008, 0x0022), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Acquisition Date
+    (Tag::new(0x0008, 0x0023), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Content Date
+    (Tag::new(0x0008, 0x0024), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Overlay Date
+    (Tag::new(0x0008, 0x0025), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Curve Date
+    (Tag::new(0x0008, 0x002A), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Acquisition DateTime
+    (Tag::new(0x0008, 0x0030), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Study Time
+    (Tag::new(0x0008, 0x0031), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Series Time
+    (Tag::new(0x0008, 0x0032), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Acquisition Time
+    (Tag::new(0x0008, 0x0033), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Content Time
+    (Tag::new(0x0008, 0x0034), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Overlay Time
+    (Tag::new(0x0008, 0x0035), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Curve Time
+    (Tag::new(0x0008, 0x0058), opt::RETAIN_UIDS), // U=K Failed SOP Instance UID List
+    (Tag::new(0x0008, 0x0080), opt::RETAIN_INSTITUTION), // IN=K Institution Name
+    (Tag::new(0x0008, 0x0081), opt::RETAIN_INSTITUTION), // IN=K Institution Address
+    (Tag::new(0x0008, 0x0082), opt::RETAIN_INSTITUTION), // IN=K Institution Code Sequence
+    (Tag::new(0x0008, 0x0201), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Timezone Offset From UTC
+    (Tag::new(0x0008, 0x1010), opt::RETAIN_DEVICE), // DV=K Station Name
+    (Tag::new(0x0008, 0x1030), opt::CLEAN_DESCRIPTOR), // CD=C Study Description
+    (Tag::new(0x0008, 0x103E), opt::CLEAN_DESCRIPTOR), // CD=C Series Description
+    (Tag::new(0x0008, 0x1040), opt::RETAIN_INSTITUTION), // IN=K Institutional Department Name
+    (Tag::new(0x0008, 0x1041), opt::RETAIN_INSTITUTION), // IN=K Institutional Department Type Code Sequence
+    (Tag::new(0x0008, 0x1080), opt::CLEAN_DESCRIPTOR), // CD=C Admitting Diagnoses Description
+    (Tag::new(0x0008, 0x1084), opt::CLEAN_DESCRIPTOR), // CD=C Admitting Diagnoses Code Sequence
+    (Tag::new(0x0008, 0x1110), opt::RETAIN_UIDS), // U=K Referenced Study Sequence
+    (Tag::new(0x0008, 0x1111), opt::RETAIN_UIDS), // U=K Referenced Performed Procedure Step Sequence
+    (Tag::new(0x0008, 0x1140), opt::RETAIN_UIDS), // U=K Referenced Image Sequence
+    (Tag::new(0x0008, 0x1155), opt::RETAIN_UIDS), // U=K Referenced SOP Instance UID
+    (Tag::new(0x0008, 0x1195), opt::RETAIN_UIDS), // U=K Transaction UID
+    (Tag::new(0x0008, 0x2111), opt::CLEAN_DESCRIPTOR), // CD=C Derivation Description
+    (Tag::new(0x0008, 0x2112), opt::RETAIN_UIDS), // U=K Source Image Sequence
+    (Tag::new(0x0008, 0x3010), opt::RETAIN_UIDS), // U=K Irradiation Event UID
+    (Tag::new(0x0008, 0x4000), opt::CLEAN_DESCRIPTOR), // CD=C Identifying Comments
+    (Tag::new(0x0010, 0x0040), opt::RETAIN_PATIENT), // PC=K Patient's Sex
+    (Tag::new(0x0010, 0x1010), opt::RETAIN_PATIENT), // PC=K Patient's Age
+    (Tag::new(0x0010, 0x1020), opt::RETAIN_PATIENT), // PC=K Patient's Size
+    (Tag::new(0x0010, 0x1030), opt::RETAIN_PATIENT), // PC=K Patient's Weight
+    (Tag::new(0x0010, 0x2000), opt::CLEAN_DESCRIPTOR), // CD=C Medical Alerts
+    (Tag::new(0x0010, 0x2110), opt::CLEAN_PATIENT | opt::CLEAN_DESCRIPTOR), // PC=C CD=C Allergies
+    (Tag::new(0x0010, 0x2160), opt::RETAIN_PATIENT), // PC=K Ethnic Group
+    (Tag::new(0x0010, 0x2180), opt::CLEAN_DESCRIPTOR), // CD=C Occupation
+    (Tag::new(0x0010, 0x21A0), opt::RETAIN_PATIENT), // PC=K Smoking Status
+    (Tag::new(0x0010, 0x21B0), opt::CLEAN_DESCRIPTOR), // CD=C Additional Patient History
+    (Tag::new(0x0010, 0x21C0), opt::RETAIN_PATIENT), // PC=K Pregnancy Status
+    (Tag::new(0x0010, 0x21D0), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Last Menstrual Date
+    (Tag::new(0x0010, 0x2203), opt::RETAIN_PATIENT), // PC=K Patient's Sex Neutered
+    (Tag::new(0x0010, 0x4000), opt::CLEAN_DESCRIPTOR), // CD=C Patient Comments
+    (Tag::new(0x0012, 0x0030), opt::RETAIN_INSTITUTION), // IN=K Clinical Trial Site ID
+    (Tag::new(0x0012, 0x0031), opt::RETAIN_INSTITUTION), // IN=K Clinical Trial Site Name
+    (Tag::new(0x0012, 0x0051), opt::CLEAN_DESCRIPTOR), // CD=C Clinical Trial Time Point Description
+    (Tag::new(0x0012, 0x0060), opt::RETAIN_INSTITUTION), // IN=K Clinical Trial Coordinating Center Name
+    (Tag::new(0x0012, 0x0072), opt::CLEAN_DESCRIPTOR), // CD=C Clinical Trial Series Description
+    (Tag::new(0x0012, 0x0081), opt::RETAIN_INSTITUTION), // IN=K Clinical Trial Protocol Ethics Committee Name
+    (Tag::new(0x0016, 0x002B), opt::CLEAN_DESCRIPTOR), // CD=C Maker Note
+    (Tag::new(0x0016, 0x004B), opt::CLEAN_DESCRIPTOR), // CD=C Device Setting Description
+    (Tag::new(0x0016, 0x004E), opt::RETAIN_DEVICE), // DV=K Lens Specification
+    (Tag::new(0x0016, 0x004F), opt::RETAIN_DEVICE), // DV=K Lens Make
+    (Tag::new(0x0016, 0x0050), opt::RETAIN_DEVICE), // DV=K Lens Model
+    (Tag::new(0x0016, 0x0051), opt::RETAIN_DEVICE), // DV=K Lens Serial Number
+    (Tag::new(0x0016, 0x008D), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C GPS Date Stamp
+    (Tag::new(0x0018, 0x0010), opt::CLEAN_DESCRIPTOR), // CD=C Contrast/Bolus Agent
+    (Tag::new(0x0018, 0x1000), opt::RETAIN_DEVICE), // DV=K Device Serial Number
+    (Tag::new(0x0018, 0x1002), opt::RETAIN_UIDS | opt::RETAIN_DEVICE), // U=K DV=K Device UID
+    (Tag::new(0x0018, 0x1004), opt::RETAIN_DEVICE), // DV=K Plate ID
+    (Tag::new(0x0018, 0x1005), opt::RETAIN_DEVICE), // DV=K Generator ID
+    (Tag::new(0x0018, 0x1007), opt::RETAIN_DEVICE), // DV=K Cassette ID
+    (Tag::new(0x0018, 0x1008), opt::RETAIN_DEVICE), // DV=K Gantry ID
+    (Tag::new(0x0018, 0x1009), opt::RETAIN_DEVICE), // DV=K Unique Device Identifier
+    (Tag::new(0x0018, 0x100A), opt::RETAIN_DEVICE), // DV=K UDI Sequence
+    (Tag::new(0x0018, 0x100B), opt::RETAIN_UIDS | opt::RETAIN_DEVICE), // U=K DV=K Manufacturer's Device Class UID
+    (Tag::new(0x0018, 0x1030), opt::CLEAN_DESCRIPTOR), // CD=C Protocol Name
+    (Tag::new(0x0018, 0x11BB), opt::CLEAN_DESCRIPTOR), // CD=C Acquisition Field Of View Label
+    (Tag::new(0x0018, 0x1400), opt::CLEAN_DESCRIPTOR), // CD=C Acquisition Device Processing Description
+    (Tag::new(0x0018, 0x2042), opt::RETAIN_UIDS), // U=K Target UID
+    (Tag::new(0x0018, 0x4000), opt::CLEAN_DESCRIPTOR), // CD=C Acquisition Comments
+    (Tag::new(0x0018, 0x5011), opt::RETAIN_DEVICE), // DV=K Transducer Identification Sequence
+    (Tag::new(0x0018, 0x700A), opt::RETAIN_DEVICE), // DV=K Detector ID
+    (Tag::new(0x0018, 0x9185), opt::CLEAN_DESCRIPTOR), // CD=C Respiratory Motion Compensation Technique Description
+    (Tag::new(0x0018, 0x9367), opt::RETAIN_DEVICE), // DV=K X-Ray Source ID
+    (Tag::new(0x0018, 0x9369), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Source Start DateTime
+    (Tag::new(0x0018, 0x936A), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Source End DateTime
+    (Tag::new(0x0018, 0x9371), opt::RETAIN_DEVICE), // DV=K X-Ray Detector ID
+    (Tag::new(0x0018, 0x9373), opt::RETAIN_DEVICE), // DV=K X-Ray Detector Label
+    (Tag::new(0x0018, 0x937B), opt::CLEAN_DESCRIPTOR), // CD=C Multi-energy Acquisition Description
+    (Tag::new(0x0018, 0x937F), opt::CLEAN_DESCRIPTOR), // CD=C Decomposition Description
+    (Tag::new(0x0018, 0x9424), opt::CLEAN_DESCRIPTOR), // CD=C Acquisition Protocol Description
+    (Tag::new(0x0018, 0x9516), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Start Acquisition DateTime
+    (Tag::new(0x0018, 0x9517), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C End Acquisition DateTime
+    (Tag::new(0x0018, 0x9937), opt::CLEAN_DESCRIPTOR), // CD=C Requested Series Description
+    (Tag::new(0x0018, 0xA003), opt::CLEAN_DESCRIPTOR), // CD=C Contribution Description
+    (Tag::new(0x0020, 0x000D), opt::RETAIN_UIDS), // U=K Study Instance UID
+    (Tag::new(0x0020, 0x000E), opt::RETAIN_UIDS), // U=K Series Instance UID
+    (Tag::new(0x0020, 0x0052), opt::RETAIN_UIDS), // U=K Frame of Reference UID
+    (Tag::new(0x0020, 0x0200), opt::RETAIN_UIDS), // U=K Synchronization Frame of Reference UID
+    (Tag::new(0x0020, 0x4000), opt::CLEAN_DESCRIPTOR), // CD=C Image Comments
+    (Tag::new(0x0020, 0x9158), opt::CLEAN_DESCRIPTOR), // CD=C Frame Comments
+    (Tag::new(0x0020, 0x9161), opt::RETAIN_UIDS), // U=K Concatenation UID
+    (Tag::new(0x0020, 0x9164), opt::RETAIN_UIDS), // U=K Dimension Organization UID
+    (Tag::new(0x0028, 0x1199), opt::RETAIN_UIDS), // U=K Palette Color Lookup Table UID
+    (Tag::new(0x0028, 0x1214), opt::RETAIN_UIDS), // U=K Large Palette Color Lookup Table UID
+    (Tag::new(0x0032, 0x1020), opt::RETAIN_DEVICE), // DV=K Scheduled Study Location
+    (Tag::new(0x0032, 0x1021), opt::RETAIN_DEVICE), // DV=K Scheduled Study Location AE Title
+    (Tag::new(0x0032, 0x1030), opt::CLEAN_DESCRIPTOR), // CD=C Reason for Study
+    (Tag::new(0x0032, 0x1060), opt::CLEAN_DESCRIPTOR), // CD=C Requested Procedure Description
+    (Tag::new(0x0032, 0x1066), opt::CLEAN_DESCRIPTOR), // CD=C Reason for Visit
+    (Tag::new(0x0032, 0x1067), opt::CLEAN_DESCRIPTOR), // CD=C Reason for Visit Code Sequence
+    (Tag::new(0x0032, 0x1070), opt::CLEAN_DESCRIPTOR), // CD=C Requested Contrast Agent
+    (Tag::new(0x0032, 0x4000), opt::CLEAN_DESCRIPTOR), // CD=C Study Comments
+    (Tag::new(0x0034, 0x0007), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Frame Origin Timestamp
+    (Tag::new(0x0038, 0x0020), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Admitting Date
+    (Tag::new(0x0038, 0x0021), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Admitting Time
+    (Tag::new(0x0038, 0x0040), opt::CLEAN_DESCRIPTOR), // CD=C Discharge Diagnosis Description
+    (Tag::new(0x0038, 0x0050), opt::CLEAN_PATIENT), // PC=C Special Needs
+    (Tag::new(0x0038, 0x0062), opt::CLEAN_DESCRIPTOR), // CD=C Service Episode Description
+    (Tag::new(0x0038, 0x0500), opt::CLEAN_PATIENT | opt::CLEAN_DESCRIPTOR), // PC=C CD=C Patient State
+    (Tag::new(0x0038, 0x4000), opt::CLEAN_DESCRIPTOR), // CD=C Visit Comments
+    (Tag::new(0x003A, 0x0310), opt::RETAIN_UIDS), // U=K Multiplex Group UID
+    (Tag::new(0x003A, 0x0314), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Impedance Measurement DateTime
+    (Tag::new(0x0040, 0x0001), opt::RETAIN_DEVICE), // DV=K Scheduled Station AE Title
+    (Tag::new(0x0040, 0x0002), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Scheduled Procedure Step Start Date
+    (Tag::new(0x0040, 0x0003), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Scheduled Procedure Step Start Time
+    (Tag::new(0x0040, 0x0004), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Scheduled Procedure Step End Date
+    (Tag::new(0x0040, 0x0005), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Scheduled Procedure Step End Time
+    (Tag::new(0x0040, 0x0007), opt::CLEAN_DESCRIPTOR), // CD=C Scheduled Procedure Step Description
+    (Tag::new(0x0040, 0x0010), opt::RETAIN_DEVICE), // DV=K Scheduled Station Name
+    (Tag::new(0x0040, 0x0011), opt::RETAIN_DEVICE), // DV=K Scheduled Procedure Step Location
+    (Tag::new(0x0040, 0x0012), opt::CLEAN_PATIENT), // PC=C Pre-Medication
+    (Tag::new(0x0040, 0x0241), opt::RETAIN_DEVICE), // DV=K Performed Station AE Title
+    (Tag::new(0x0040, 0x0242), opt::RETAIN_DEVICE), // DV=K Performed Station Name
+    (Tag::new(0x0040, 0x0244), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Performed Procedure Step Start Date
+    (Tag::new(0x0040, 0x0245), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Performed Procedure Step Start Time
+    (Tag::new(0x0040, 0x0250), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Performed Procedure Step End Date
+    (Tag::new(0x0040, 0x0251), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Performed Procedure Step End Time
+    (Tag::new(0x0040, 0x0254), opt::CLEAN_DESCRIPTOR), // CD=C Performed Procedure Step Description
+    (Tag::new(0x0040, 0x0275), opt::CLEAN_DESCRIPTOR), // CD=C Request Attributes Sequence
+    (Tag::new(0x0040, 0x0280), opt::CLEAN_DESCRIPTOR), // CD=C Comments on the Performed Procedure Step
+    (Tag::new(0x0040, 0x0310), opt::CLEAN_DESCRIPTOR), // CD=C Comments on Radiation Dose
+    (Tag::new(0x0040, 0x051A), opt::CLEAN_DESCRIPTOR), // CD=C Container Description
+    (Tag::new(0x0040, 0x0554), opt::RETAIN_UIDS), // U=K Specimen UID
+    (Tag::new(0x0040, 0x0555), opt::CLEAN_STRUCTURED), // CS=C Acquisition Context Sequence
+    (Tag::new(0x0040, 0x0600), opt::CLEAN_DESCRIPTOR), // CD=C Specimen Short Description
+    (Tag::new(0x0040, 0x0602), opt::CLEAN_DESCRIPTOR), // CD=C Specimen Detailed Description
+    (Tag::new(0x0040, 0x0610), opt::CLEAN_STRUCTURED), // CS=C Specimen Preparation Sequence
+    (Tag::new(0x0040, 0x1002), opt::CLEAN_DESCRIPTOR), // CD=C Reason for the Requested Procedure
+    (Tag::new(0x0040, 0x100A), opt::CLEAN_DESCRIPTOR), // CD=C Reason for Requested Procedure Code Sequence
+    (Tag::new(0x0040, 0x1400), opt::CLEAN_DESCRIPTOR), // CD=C Requested Procedure Comments
+    (Tag::new(0x0040, 0x2001), opt::CLEAN_DESCRIPTOR), // CD=C Reason for the Imaging Service Request
+    (Tag::new(0x0040, 0x2400), opt::CLEAN_DESCRIPTOR), // CD=C Imaging Service Request Comments
+    (Tag::new(0x0040, 0x4005), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Scheduled Procedure Step Start DateTime
+    (Tag::new(0x0040, 0x4008), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Scheduled Procedure Step Expiration DateTime
+    (Tag::new(0x0040, 0x4010), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Scheduled Procedure Step Modification DateTime
+    (Tag::new(0x0040, 0x4011), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Expected Completion DateTime
+    (Tag::new(0x0040, 0x4023), opt::RETAIN_UIDS), // U=K Referenced General Purpose Scheduled Procedure Step Transaction UID
+    (Tag::new(0x0040, 0x4025), opt::RETAIN_DEVICE), // DV=K Scheduled Station Name Code Sequence
+    (Tag::new(0x0040, 0x4027), opt::RETAIN_DEVICE), // DV=K Scheduled Station Geographic Location Code Sequence
+    (Tag::new(0x0040, 0x4028), opt::RETAIN_DEVICE), // DV=K Performed Station Name Code Sequence
+    (Tag::new(0x0040, 0x4030), opt::RETAIN_DEVICE), // DV=K Performed Station Geographic Location Code Sequence
+    (Tag::new(0x0040, 0x4050), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Performed Procedure Step Start DateTime
+    (Tag::new(0x0040, 0x4051), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Performed Procedure Step End DateTime
+    (Tag::new(0x0040, 0x4052), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Procedure Step Cancellation DateTime
+    (Tag::new(0x0040, 0xA171), opt::RETAIN_UIDS), // U=K Observation UID
+    (Tag::new(0x0040, 0xA172), opt::RETAIN_UIDS), // U=K Referenced Observation UID (Trial)
+    (Tag::new(0x0040, 0xA192), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Observation Date (Trial)
+    (Tag::new(0x0040, 0xA193), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Observation Time (Trial)
+    (Tag::new(0x0040, 0xA402), opt::RETAIN_UIDS), // U=K Observation Subject UID (Trial)
+    (Tag::new(0x0040, 0xA730), opt::CLEAN_STRUCTURED), // CS=C Content Sequence
+    (Tag::new(0x0040, 0xDB0C), opt::RETAIN_UIDS), // U=K Template Extension Organization UID
+    (Tag::new(0x0040, 0xDB0D), opt::RETAIN_UIDS), // U=K Template Extension Creator UID
+    (Tag::new(0x0050, 0x0020), opt::RETAIN_DEVICE), // DV=K Device Description
+    (Tag::new(0x0050, 0x0021), opt::CLEAN_DESCRIPTOR), // CD=C Long Device Description
+    (Tag::new(0x0062, 0x0021), opt::RETAIN_UIDS), // U=K Tracking UID
+    (Tag::new(0x0070, 0x0001), opt::CLEAN_GRAPHICS), // CG=C Graphic Annotation Sequence
+    (Tag::new(0x0070, 0x031A), opt::RETAIN_UIDS), // U=K Fiducial UID
+    (Tag::new(0x0070, 0x1101), opt::RETAIN_UIDS), // U=K Presentation Display Collection UID
+    (Tag::new(0x0070, 0x1102), opt::RETAIN_UIDS), // U=K Presentation Sequence Collection UID
+    (Tag::new(0x0088, 0x0140), opt::RETAIN_UIDS), // U=K Storage Media File-set UID
+    (Tag::new(0x2200, 0x0002), opt::CLEAN_DESCRIPTOR), // CD=C Label Text
+    (Tag::new(0x3006, 0x0002), opt::CLEAN_DESCRIPTOR), // CD=C Structure Set Label
+    (Tag::new(0x3006, 0x0004), opt::CLEAN_DESCRIPTOR), // CD=C Structure Set Name
+    (Tag::new(0x3006, 0x0006), opt::CLEAN_DESCRIPTOR), // CD=C Structure Set Description
+    (Tag::new(0x3006, 0x0008), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Structure Set Date
+    (Tag::new(0x3006, 0x0009), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Structure Set Time
+    (Tag::new(0x3006, 0x0024), opt::RETAIN_UIDS), // U=K Referenced Frame of Reference UID
+    (Tag::new(0x3006, 0x0026), opt::CLEAN_DESCRIPTOR), // CD=C ROI Name
+    (Tag::new(0x3006, 0x0028), opt::CLEAN_DESCRIPTOR), // CD=C ROI Description
+    (Tag::new(0x3006, 0x0038), opt::CLEAN_DESCRIPTOR), // CD=C ROI Generation Description
+    (Tag::new(0x3006, 0x0085), opt::CLEAN_DESCRIPTOR), // CD=C ROI Observation Label
+    (Tag::new(0x3006, 0x0088), opt::CLEAN_DESCRIPTOR), // CD=C ROI Observation Description
+    (Tag::new(0x3006, 0x00C2), opt::RETAIN_UIDS), // U=K Related Frame of Reference UID
+    (Tag::new(0x3008, 0x0054), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C First Treatment Date
+    (Tag::new(0x3008, 0x0056), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Most Recent Treatment Date
+    (Tag::new(0x3008, 0x0105), opt::RETAIN_DEVICE), // DV=K Source Serial Number
+    (Tag::new(0x3008, 0x0250), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Treatment Date
+    (Tag::new(0x3008, 0x0251), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Treatment Time
+    (Tag::new(0x300A, 0x0002), opt::CLEAN_DESCRIPTOR), // CD=C RT Plan Label
+    (Tag::new(0x300A, 0x0003), opt::CLEAN_DESCRIPTOR), // CD=C RT Plan Name
+    (Tag::new(0x300A, 0x0004), opt::CLEAN_DESCRIPTOR), // CD=C RT Plan Description
+    (Tag::new(0x300A, 0x0006), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C RT Plan Date
+    (Tag::new(0x300A, 0x0007), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C RT Plan Time
+    (Tag::new(0x300A, 0x000E), opt::CLEAN_DESCRIPTOR), // CD=C Prescription Description
+    (Tag::new(0x300A, 0x0013), opt::RETAIN_UIDS), // U=K Dose Reference UID
+    (Tag::new(0x300A, 0x0016), opt::CLEAN_DESCRIPTOR), // CD=C Dose Reference Description
+    (Tag::new(0x300A, 0x0072), opt::CLEAN_DESCRIPTOR), // CD=C Fraction Group Description
+    (Tag::new(0x300A, 0x0083), opt::RETAIN_UIDS), // U=K Referenced Dose Reference UID
+    (Tag::new(0x300A, 0x00B2), opt::RETAIN_DEVICE), // DV=K Treatment Machine Name
+    (Tag::new(0x300A, 0x00C3), opt::CLEAN_DESCRIPTOR), // CD=C Beam Description
+    (Tag::new(0x300A, 0x00DD), opt::CLEAN_DESCRIPTOR), // CD=C Bolus Description
+    (Tag::new(0x300A, 0x0196), opt::CLEAN_DESCRIPTOR), // CD=C Fixation Device Description
+    (Tag::new(0x300A, 0x01A6), opt::CLEAN_DESCRIPTOR), // CD=C Shielding Device Description
+    (Tag::new(0x300A, 0x01B2), opt::CLEAN_DESCRIPTOR), // CD=C Setup Technique Description
+    (Tag::new(0x300A, 0x0216), opt::RETAIN_DEVICE), // DV=K Source Manufacturer
+    (Tag::new(0x300A, 0x02EB), opt::CLEAN_DESCRIPTOR), // CD=C Compensator Description
+    (Tag::new(0x300A, 0x0608), opt::CLEAN_DESCRIPTOR), // CD=C Treatment Position Group Label
+    (Tag::new(0x300A, 0x0609), opt::RETAIN_UIDS), // U=K Treatment Position Group UID
+    (Tag::new(0x300A, 0x0619), opt::CLEAN_DESCRIPTOR), // CD=C Radiation Dose Identification Label
+    (Tag::new(0x300A, 0x0623), opt::CLEAN_DESCRIPTOR), // CD=C Radiation Dose In-Vivo Measurement Label
+    (Tag::new(0x300A, 0x062A), opt::CLEAN_DESCRIPTOR), // CD=C RT Tolerance Set Label
+    (Tag::new(0x300A, 0x0650), opt::RETAIN_UIDS), // U=K Patient Setup UID
+    (Tag::new(0x300A, 0x0676), opt::CLEAN_DESCRIPTOR), // CD=C Equipment Frame of Reference Description
+    (Tag::new(0x300A, 0x067C), opt::CLEAN_DESCRIPTOR), // CD=C Radiation Generation Mode Label
+    (Tag::new(0x300A, 0x067D), opt::CLEAN_DESCRIPTOR), // CD=C Radiation Generation Mode Description
+    (Tag::new(0x300A, 0x0700), opt::RETAIN_UIDS), // U=K Treatment Session UID
+    (Tag::new(0x300A, 0x0734), opt::CLEAN_DESCRIPTOR), // CD=C Treatment Tolerance Violation Description
+    (Tag::new(0x300A, 0x0736), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Treatment Tolerance Violation DateTime
+    (Tag::new(0x300A, 0x073A), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Recorded RT Control Point DateTime
+    (Tag::new(0x300A, 0x0741), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Interlock DateTime
+    (Tag::new(0x300A, 0x0742), opt::CLEAN_DESCRIPTOR), // CD=C Interlock Description
+    (Tag::new(0x300A, 0x0760), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Override DateTime
+    (Tag::new(0x300A, 0x0783), opt::CLEAN_DESCRIPTOR), // CD=C Interlock Origin Description
+    (Tag::new(0x300C, 0x0113), opt::CLEAN_DESCRIPTOR), // CD=C Reason for Omission Description
+    (Tag::new(0x3010, 0x0006), opt::RETAIN_UIDS), // U=K Conceptual Volume UID
+    (Tag::new(0x3010, 0x000B), opt::RETAIN_UIDS), // U=K Referenced Conceptual Volume UID
+    (Tag::new(0x3010, 0x000F), opt::CLEAN_DESCRIPTOR), // CD=C Conceptual Volume Combination Description
+    (Tag::new(0x3010, 0x0013), opt::RETAIN_UIDS), // U=K Constituent Conceptual Volume UID
+    (Tag::new(0x3010, 0x0015), opt::RETAIN_UIDS), // U=K Source Conceptual Volume UID
+    (Tag::new(0x3010, 0x0017), opt::CLEAN_DESCRIPTOR), // CD=C Conceptual Volume Description
+    (Tag::new(0x3010, 0x002D), opt::RETAIN_DEVICE), // DV=K Device Label
+    (Tag::new(0x3010, 0x0031), opt::RETAIN_UIDS), // U=K Referenced Fiducials UID
+    (Tag::new(0x3010, 0x0033), opt::CLEAN_DESCRIPTOR), // CD=C User Content Label
+    (Tag::new(0x3010, 0x0034), opt::CLEAN_DESCRIPTOR), // CD=C User Content Long Label
+    (Tag::new(0x3010, 0x0035), opt::CLEAN_DESCRIPTOR), // CD=C Entity Label
+    (Tag::new(0x3010, 0x0036), opt::CLEAN_DESCRIPTOR), // CD=C Entity Name
+    (Tag::new(0x3010, 0x0037), opt::CLEAN_DESCRIPTOR), // CD=C Entity Description
+    (Tag::new(0x3010, 0x0038), opt::CLEAN_DESCRIPTOR), // CD=C Entity Long Label
+    (Tag::new(0x3010, 0x003B), opt::RETAIN_UIDS), // U=K RT Treatment Phase UID
+    (Tag::new(0x3010, 0x0043), opt::RETAIN_DEVICE), // DV=K Manufacturer's Device Identifier
+    (Tag::new(0x3010, 0x004C), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Intended Phase Start Date
+    (Tag::new(0x3010, 0x004D), opt::RETAIN_FULL_DATES | opt::MODIFY_DATES), // FD=K MD=C Intended Phase End Date
+    (Tag::new(0x3010, 0x0054), opt::CLEAN_DESCRIPTOR), // CD=C RT Prescription Label
+    (Tag::new(0x3010, 0x0056), opt::CLEAN_DESCRIPTOR), // CD=C RT Treatment Approach Label
+    (Tag::new(0x3010, 0x005A), opt::CLEAN_DESCRIPTOR), // CD=C RT Physician Intent Narrative
+    (Tag::new(0x3010, 0x005C), opt::CLEAN_DESCRIPTOR), // CD=C Reason for Superseding
+    (Tag::new(0x3010, 0x0061), opt::CLEAN_DESCRIPTOR), // CD=C Prior Treatment Dose Description
+    (Tag::new(0x3010, 0x006E), opt::RETAIN_UIDS), // U=K Dosimetric Objective UID
+    (Tag::new(0x3010, 0x006F), opt::RETAIN_UIDS), // U=K Referenced Dosimetric Objective UID
+    (Tag::new(0x3010, 0x0077), opt::CLEAN_DESCRIPTOR), // CD=C Treatment Site
+    (Tag::new(0x3010, 0x007A), opt::CLEAN_DESCRIPTOR), // CD=C Treatment Technique Notes
+    (Tag::new(0x3010, 0x007B), opt::CLEAN_DESCRIPTOR), // CD=C Prescription Notes
+    (Tag::new(0x3010, 0x007F), opt::CLEAN_DESCRIPTOR), // CD=C Fractionation Notes
+    (Tag::new(0x3010, 0x0081), opt::CLEAN_DESCRIPTOR), // CD=C Prescription Notes Sequence
+    (Tag::new(0x4008, 0x010B), opt::CLEAN_DESCRIPTOR), // CD=C Interpretation Text
+    (Tag::new(0x4008, 0x0115), opt::CLEAN_DESCRIPTOR), // CD=C Interpretation Diagnosis Description
+    (Tag::new(0x4008, 0x0300), opt::CLEAN_DESCRIPTOR), // CD=C Impressions
+    (Tag::new(0x4008, 0x4000), opt::CLEAN_DESCRIPTOR), // CD=C Results Comments
+];
+
+/// Flags of [`OPTIONS`]: what each option column says of an attribute.
+pub(super) mod opt {
+    /// Retain UIDs: K.
+    pub(in super::super) const RETAIN_UIDS: u16 = 1 << 0;
+    /// Retain Device Identity: K.
+    pub(in super::super) const RETAIN_DEVICE: u16 = 1 << 1;
+    /// Retain Institution Identity: K.
+    pub(in super::super) const RETAIN_INSTITUTION: u16 = 1 << 2;
+    /// Retain Patient Characteristics: K.
+    pub(in super::super) const RETAIN_PATIENT: u16 = 1 << 3;
+    /// Retain Patient Characteristics: C.
+    pub(in super::super) const CLEAN_PATIENT: u16 = 1 << 4;
+    /// Retain Longitudinal Temporal Information Full Dates: K.
+    pub(in super::super) const RETAIN_FULL_DATES: u16 = 1 << 5;
+    /// Retain Longitudinal Temporal Information Modified Dates: C.
+    pub(in super::super) const MODIFY_DATES: u16 = 1 << 6;
+    /// Clean Descriptors: C.
+    pub(in super::super) const CLEAN_DESCRIPTOR: u16 = 1 << 7;
+    /// Clean Structured Content: C.
+    pub(in super::super) const CLEAN_STRUCTURED: u16 = 1 << 8;
+    /// Clean Graphics: C.
+    pub(in super::super) const CLEAN_GRAPHICS: u16 = 1 << 9;
+}

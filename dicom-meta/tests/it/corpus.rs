@@ -4,7 +4,7 @@
 
 use serde_json::Value as Json;
 
-use labwire_dicom_meta::{Header, Tag, parse};
+use labwire_dicom_meta::{Header, parse};
 
 use crate::{fixture, fixtures_in};
 
@@ -187,13 +187,10 @@ fn every_readable_fixture_writes_back_byte_for_byte() {
             };
             let written = header.to_bytes().unwrap();
             if header.is_deflated() {
-                // The deflate stream is re-made, not copied: compare what it holds.
-                let reread = parse(&written).unwrap();
-                assert_eq!(counts(&reread), counts(&header), "{key}");
-                assert_eq!(
-                    reread.string(Tag::new(0x0010, 0x0010)),
-                    header.string(Tag::new(0x0010, 0x0010))
-                );
+                // The deflate stream holds the pixel data too: it comes back whole, up
+                // to its final block; what follows it comes with the file.
+                assert!(written == bytes[..written.len()], "{key}: rewrite differs");
+                assert_eq!(header.editor().write_file().unwrap(), bytes, "{key}");
                 continue;
             }
             let remaining = header.remaining().unwrap();

@@ -15,6 +15,7 @@ mod alloc_count;
 mod build;
 mod charset;
 mod corpus;
+mod deid;
 mod hostile;
 mod model;
 mod props;

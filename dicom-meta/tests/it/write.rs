@@ -504,8 +504,21 @@ fn basic_profile_de_identification() {
     );
     assert_eq!(
         clean.string(tags::DEIDENTIFICATION_METHOD).as_deref(),
-        Some("DICOM PS3.15 E.1 Basic Application Level Confidentiality Profile")
+        Some("Basic Application Confidentiality Profile")
     );
+    let method = clean
+        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .unwrap()
+        .items()
+        .next()
+        .unwrap();
+    assert_eq!(method.string(tags::CODE_VALUE).as_deref(), Some("113100"));
+    assert_eq!(
+        method.string(tags::CODING_SCHEME_DESIGNATOR).as_deref(),
+        Some("DCM")
+    );
+    // The result writes back byte for byte.
+    assert_eq!(clean.editor().write_file().unwrap(), written);
     // What the profile keeps is kept.
     assert_eq!(clean.string(tags::MODALITY).as_deref(), Some("SM"));
     assert_eq!(clean.remaining(), header.remaining());
@@ -575,4 +588,83 @@ fn file_meta_added_to_a_bare_data_set_gets_a_preamble() {
         reread.string(tags::PATIENT_NAME).as_deref(),
         Some("Doe^John")
     );
+}
+
+#[test]
+fn unedited_deflated_data_set_writes_back_byte_for_byte() {
+    // Regression: the deflate stream used to be re-made on every write, so an
+    // unedited deflated file came back with different (equally valid) bytes.
+    let bytes = fixture("pydicom/image_dfl.dcm");
+    let header = parse(&bytes).unwrap();
+    assert!(header.is_deflated());
+    assert_eq!(header.editor().write_file().unwrap(), bytes);
+    // The header is the file up to the end of the deflate stream, which holds the
+    // whole data set; this file has 8 more bytes after it (a gzip trailer), which
+    // belong to the file, not the header.
+    let written = header.to_bytes().unwrap();
+    assert_eq!(written.len(), bytes.len() - 8);
+    assert!(written == bytes[..written.len()]);
+    // As does anything else after the stream.
+    let mut trailing = bytes.clone();
+    trailing.extend_from_slice(b"trailer!");
+    let header = parse(&trailing).unwrap();
+    assert_eq!(header.to_bytes().unwrap(), written);
+    assert_eq!(header.editor().write_file().unwrap(), trailing);
+}
+
+#[test]
+fn meta_edits_keep_the_deflate_stream() {
+    let bytes = fixture("pydicom/image_dfl.dcm");
+    let header = parse(&bytes).unwrap();
+    let mut editor = header.editor();
+    editor
+        .set(
+            tags::IMPLEMENTATION_VERSION_NAME,
+            Value::text("LABWIRE_TEST"),
+        )
+        .unwrap();
+    let written = editor.write_file().unwrap();
+    let reread = parse(&written).unwrap();
+    assert_eq!(
+        reread.string(tags::IMPLEMENTATION_VERSION_NAME).as_deref(),
+        Some("LABWIRE_TEST")
+    );
+    // Everything after the file meta information is the input's, byte for byte.
+    let after_meta = |header: &Header<'_>, bytes: &[u8]| {
+        let meta_len: usize = header
+            .meta()
+            .iter()
+            .map(|e| if e.vr() == Vr::OB { 12 } else { 8 } + e.len() as usize)
+            .sum();
+        bytes[132 + meta_len..].to_vec()
+    };
+    assert_eq!(after_meta(&reread, &written), after_meta(&header, &bytes));
+    assert_eq!(
+        reread.string(tags::PATIENT_NAME),
+        header.string(tags::PATIENT_NAME)
+    );
+}
+
+#[test]
+fn edited_deflated_data_set_is_deflated_again() {
+    let bytes = fixture("pydicom/image_dfl.dcm");
+    let header = parse(&bytes).unwrap();
+    let mut editor = header.editor();
+    editor
+        .set(tags::PATIENT_NAME, Value::text("Edited^Name"))
+        .unwrap();
+    let written = editor.write_file().unwrap();
+    assert_ne!(written, bytes);
+    let reread = parse(&written).unwrap();
+    assert!(reread.is_deflated() && reread.is_complete());
+    assert_eq!(
+        reread.string(tags::PATIENT_NAME).as_deref(),
+        Some("Edited^Name")
+    );
+    assert_eq!(
+        without(raw_elements(&reread), tags::PATIENT_NAME),
+        without(raw_elements(&header), tags::PATIENT_NAME)
+    );
+    // The re-deflated file, unedited, now writes back byte for byte in turn.
+    assert_eq!(reread.editor().write_file().unwrap(), written);
 }
