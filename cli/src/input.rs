@@ -36,9 +36,10 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
-        let mut found: Vec<(PathBuf, bool)> = Vec::new();
+        let mut found: Vec<(std::ffi::OsString, PathBuf, bool)> = Vec::new();
         for entry in entries.filter_map(Result::ok) {
-            if entry.file_name().to_string_lossy().starts_with('.') {
+            let name = entry.file_name();
+            if name.as_encoded_bytes().starts_with(b".") {
                 continue;
             }
             let path = entry.path();
@@ -49,11 +50,13 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
                 Ok(kind) => kind.is_dir(),
                 Err(_) => path.is_dir(),
             };
-            found.push((path, is_dir));
+            found.push((name, path, is_dir));
         }
+        // Entries of one directory differ only in their names: comparing those is
+        // the same order as comparing paths, without splitting them into components.
         found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut dirs = Vec::new();
-        for (path, is_dir) in found {
+        for (_, path, is_dir) in found {
             if is_dir {
                 dirs.push(path);
             } else {

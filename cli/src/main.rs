@@ -360,6 +360,12 @@ fn validate(inputs: &InputArgs) -> Result<bool, String> {
     Ok(clean)
 }
 
+/// Threads that read and decode files, at most (fewer on fewer cores).
+const MAX_DECODE_THREADS: usize = 8;
+/// Decoded files a worker may hold before the output takes them: bounds memory
+/// (events only; a file's bytes are dropped once decoded).
+const DECODED_AHEAD: usize = 32;
+
 /// Decodes every input and hands each event to `sink`; reports warnings and errors
 /// on stderr. Returns whether every input was accepted.
 fn each_event(
@@ -372,24 +378,37 @@ fn each_event(
     let progress = Progress::new(files.len());
     let may_be_dicom = inputs.may_be_dicom();
     let mut all_good = true;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, MAX_DECODE_THREADS);
     std::thread::scope(|scope| {
-        // Reading overlaps decoding: one thread reads the next file while this one
-        // decodes the last, in input order. The channel holds one file, so at most
-        // three are in memory (being read, waiting, being decoded).
-        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-        scope.spawn(move || {
-            for path in files {
-                if sender
-                    .send(input::read_for_decoding(&path, may_be_dicom))
-                    .is_err()
-                {
-                    break;
+        // Files are read and decoded by `workers` threads, file i by worker
+        // i % workers, and taken back here in input order: the output is the same as
+        // one thread's. Each worker runs at most DECODED_AHEAD files ahead, and holds
+        // the bytes of one file at a time.
+        let (files, options) = (&files, &options);
+        let mut results = Vec::with_capacity(workers);
+        for worker in 0..workers {
+            let (sender, receiver) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
+            results.push(receiver);
+            scope.spawn(move || {
+                for path in files.iter().skip(worker).step_by(workers) {
+                    let outcome = input::read_for_decoding(path, may_be_dicom).map(|input| {
+                        let decoded = decode::decode(&input.name, &input.bytes, options);
+                        (input.name, decoded)
+                    });
+                    if sender.send(outcome).is_err() {
+                        return;
+                    }
                 }
-            }
-        });
-        for read in receiver {
-            let input = match read {
-                Ok(input) => input,
+            });
+        }
+        for index in 0..files.len() {
+            let Some(Ok(outcome)) = results.get(index % workers).map(|worker| worker.recv()) else {
+                break;
+            };
+            let (name, decoded) = match outcome {
+                Ok(decoded) => decoded,
                 Err(message) => {
                     progress.report(&format!("error: {message}"));
                     all_good = false;
@@ -397,7 +416,6 @@ fn each_event(
                     continue;
                 }
             };
-            let decoded = decode::decode(&input.name, &input.bytes, &options);
             for warning in &decoded.warnings {
                 progress.report(&format!("warning: {warning}"));
             }
@@ -408,7 +426,7 @@ fn each_event(
             for event in &decoded.events {
                 if let Err(message) = sink(event, out) {
                     // A mapping error rejects the event, not the run.
-                    progress.report(&format!("error: {}: {message}", input.name));
+                    progress.report(&format!("error: {name}: {message}"));
                     all_good = false;
                 }
             }

@@ -100,6 +100,47 @@ fn stdin_is_read_with_a_dash() {
     assert_eq!(lines(&output).len(), 1);
 }
 
+/// Files are decoded by several threads: the output must still follow the input
+/// order, also past how far a worker may run ahead, with unreadable files among them.
+#[test]
+fn decoding_many_files_keeps_their_order() {
+    let dir = std::env::temp_dir().join(format!("labwire-cli-order-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template =
+        std::fs::read_to_string(root().join("hl7/tests/data/labwire_oru_r01_sn_values.hl7"))
+            .unwrap();
+    let mut expected = Vec::new();
+    for index in 0..150 {
+        let path = dir.join(format!("{index:04}.hl7"));
+        if index % 37 == 5 {
+            std::fs::write(&path, b"not instrument data").unwrap();
+            continue;
+        }
+        let control_id = format!("ORDER-{index:04}");
+        std::fs::write(&path, template.replace("AU-55120", &control_id)).unwrap();
+        expected.push(control_id);
+    }
+    let output = labwire(&["decode", dir.to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let ids: Vec<String> = lines(&output)
+        .iter()
+        .map(|event| {
+            event["provenance"]["message_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, expected);
+    assert_eq!(
+        stderr(&output).matches("error:").count(),
+        4,
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn rejected_input_exits_1_and_the_good_input_is_still_written() {
     let dir = std::env::temp_dir().join(format!("labwire-cli-{}", std::process::id()));
