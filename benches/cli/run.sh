@@ -8,9 +8,11 @@
 # The corpus is every HL7, ASTM and DICOM fixture of the repository (and the samples),
 # copied round-robin into FILES files in a temporary directory. The library figure is
 # `labwire::decode` plus JSON serialization of every event over the files already in
-# memory (ffi/examples/decode_throughput.rs); the CLI figure is the whole process:
-# walking the directory, reading each file, decoding, writing NDJSON to /dev/null.
-# Both are the best of several runs with a warm page cache.
+# memory, on one thread (ffi/examples/decode_throughput.rs); the CLI figure is the
+# whole process: walking the directory, reading each file (DICOM: its header), decoding
+# on one thread per core, writing NDJSON to /dev/null in input order. Both are the best
+# of several runs with a warm page cache; on a busy machine the CLI's threads wait for
+# cores, so run it quiet.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 files=${1:-10000}
