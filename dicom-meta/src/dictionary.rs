@@ -139,6 +139,66 @@ pub(crate) fn implicit_vr(tag: Tag) -> Vr {
     }
 }
 
+/// What decides the VR of an attribute whose PS3.6 VR has alternatives ("US or SS",
+/// "OB or OW", "US or OW") when the VR is not on the wire: under implicit VR (PS3.5
+/// §7.1.3), or written as UN. [`implicit_vr`] gives the first alternative; an element
+/// view with its data set at hand can do better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ambiguity {
+    /// "US or SS": US if Pixel Representation (0028,0103) is 0, SS if it is 1.
+    PixelRepresentation,
+    /// "US or OW", LUT Data (0028,3006): US for a table of one entry (first value of
+    /// LUT Descriptor (0028,3002) is 1), otherwise OW.
+    LutData,
+    /// "OB or OW": OW, as PS3.5 Annex A.1 encodes Pixel, Overlay and Waveform Data
+    /// under implicit VR; OB for encapsulated pixel data (Annex A.4).
+    Words,
+}
+
+/// How the VR of a tag whose PS3.6 VR has alternatives is decided; `None` for every
+/// other tag, and for Gray Lookup Table Data (0028,1200), retired, whose "US or SS or
+/// OW" depends on attributes ACR-NEMA defined and PS3.3 no longer does (it stays US).
+///
+/// A match rather than a dictionary lookup, so [`Element::effective_vr`] stays a few
+/// comparisons; a test checks it against the dictionary's VR alternatives.
+///
+/// [`Element::effective_vr`]: crate::Element::effective_vr
+pub(crate) fn ambiguity(tag: Tag) -> Option<Ambiguity> {
+    let raw = tag.to_u32();
+    match raw {
+        // "US or SS", each listed in PS3.6 with that VR.
+        0x0018_9810
+        | 0x0022_1452
+        | 0x0028_0071
+        | 0x0028_0104..=0x0028_0109
+        | 0x0028_0110
+        | 0x0028_0111
+        | 0x0028_0120
+        | 0x0028_0121
+        | 0x0028_1100..=0x0028_1103
+        | 0x0028_1111..=0x0028_1113
+        | 0x0028_3002
+        | 0x0040_9211
+        | 0x0040_9216
+        | 0x0060_3004
+        | 0x0060_3006 => Some(Ambiguity::PixelRepresentation),
+        0x0028_3006 => Some(Ambiguity::LutData),
+        // "OB or OW": DICONDE counts, waveform values and data, pixel data.
+        0x0014_3050 | 0x0014_3070 | 0x5400_0110 | 0x5400_0112 | 0x5400_100A | 0x5400_1010
+        | 0x7FE0_0010 => Some(Ambiguity::Words),
+        // Repeating groups, matched as the dictionary matches them: curve data and
+        // audio samples (50xx), overlay data (60xx), variable pixel data (7Fxx).
+        _ if matches!(
+            raw & 0xFF00_FFFF,
+            0x5000_3000 | 0x5000_200C | 0x6000_3000 | 0x7F00_0010
+        ) =>
+        {
+            Some(Ambiguity::Words)
+        }
+        _ => None,
+    }
+}
+
 /// Every entry of the standard dictionary, sorted by tag (repeating groups excluded).
 pub fn entries() -> impl ExactSizeIterator<Item = &'static Entry> {
     standard::STANDARD.iter()
@@ -194,5 +254,37 @@ mod tests {
             lookup(Tag::new(0x0008, 0x0202)).map(Entry::vr_spec),
             Some("OB")
         );
+    }
+
+    #[test]
+    fn every_ambiguous_vr_of_the_dictionary_is_classified() {
+        let repeaters = standard::REPEATERS.iter().map(|(_, _, entry)| entry);
+        let mut classified = 0;
+        for entry in entries().chain(repeaters) {
+            let expected = match entry.vr_spec() {
+                "US or SS" => Some(Ambiguity::PixelRepresentation),
+                "US or OW" => Some(Ambiguity::LutData),
+                "OB or OW" => Some(Ambiguity::Words),
+                // Retired Gray Lookup Table Data: left to its first alternative.
+                "US or SS or OW" => None,
+                spec => {
+                    assert!(!spec.contains(" or "), "{spec} of {}", entry.tag());
+                    None
+                }
+            };
+            assert_eq!(ambiguity(entry.tag()), expected, "{}", entry.tag());
+            // The first alternative is what the implicit VR reader assumed.
+            if expected.is_some() {
+                assert!(matches!(entry.vr(), Vr::US | Vr::OB), "{}", entry.tag());
+                classified += 1;
+            }
+        }
+        assert_eq!(classified, 37);
+        // Other groups of a repeating entry, and nothing else in their group.
+        assert_eq!(ambiguity(Tag::new(0x6002, 0x3000)), Some(Ambiguity::Words));
+        assert_eq!(ambiguity(Tag::new(0x501E, 0x200C)), Some(Ambiguity::Words));
+        assert_eq!(ambiguity(Tag::new(0x7F10, 0x0010)), Some(Ambiguity::Words));
+        assert_eq!(ambiguity(Tag::new(0x6002, 0x3001)), None);
+        assert_eq!(ambiguity(Tag::new(0x0028, 0x0103)), None);
     }
 }

@@ -4,11 +4,12 @@ use core::fmt;
 use std::borrow::Cow;
 
 use crate::charset::CharacterSet;
+use crate::dictionary::Ambiguity;
 use crate::error::{Error, Location, Region, Warning};
 use crate::node::{NONE, Node, flags};
 use crate::parse::Meta;
 use crate::transfer_syntax::Encoding;
-use crate::{Tag, Vr, dictionary};
+use crate::{Tag, Vr, dictionary, tags};
 
 /// Where the `DICM` prefix was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +200,7 @@ impl<'a> Header<'a> {
                 item_charsets: &[],
                 region: Region::FileMeta,
                 value_limit: self.value_limit,
+                top_sorted: false,
             },
             first: 0,
             end: len_u32(self.meta.len()),
@@ -226,6 +228,7 @@ impl<'a> Header<'a> {
             top_charset: self.top_charset,
             item_charsets: &self.item_charsets,
             value_limit: self.value_limit,
+            top_sorted: !self.top_unsorted,
             region: if self.syntax.deflated {
                 Region::InflatedDataSet
             } else {
@@ -436,6 +439,8 @@ pub(crate) struct Ctx<'h> {
     pub(crate) region: Region,
     /// [`Limits::max_value_len`](crate::Limits::max_value_len) of the parse.
     pub(crate) value_limit: u32,
+    /// The top-level elements are in ascending tag order.
+    pub(crate) top_sorted: bool,
 }
 
 impl<'h> Ctx<'h> {
@@ -467,6 +472,41 @@ impl<'h> Ctx<'h> {
             })
             .map(CharacterSet::parse)
             .unwrap_or_default()
+    }
+
+    /// The data set whose elements are the children of `container`: an item node, or
+    /// [`NONE`] for the top level.
+    fn data_set(&self, container: u32) -> DataSet<'h> {
+        match self.node(container) {
+            Some(item) => DataSet {
+                ctx: *self,
+                first: container.saturating_add(1),
+                end: item.end,
+                item: container,
+                sorted: !item.has(flags::UNSORTED),
+            },
+            None => DataSet {
+                ctx: *self,
+                first: 0,
+                end: len_u32(self.nodes.len()),
+                item: NONE,
+                sorted: self.top_sorted,
+            },
+        }
+    }
+
+    /// The element `tag` of the data set `container` (an item node or [`NONE`]), else
+    /// of the nearest enclosing data set that has it, up to the top level. A loop
+    /// over parent links, as long as the nesting is deep.
+    fn find_in_scope(&self, mut container: u32, tag: Tag) -> Option<Element<'h>> {
+        loop {
+            if let Some(element) = self.data_set(container).get(tag) {
+                return Some(element);
+            }
+            // An item's parent is its sequence, whose parent is the enclosing item.
+            let sequence = self.node(container)?.parent;
+            container = self.node(sequence)?.parent;
+        }
     }
 
     /// The location of a node: its outermost ancestor and depth.
@@ -689,15 +729,106 @@ impl<'h> Element<'h> {
         self.node.vr
     }
 
-    /// The VR values are decoded as: [`vr`](Self::vr), except that an element written
-    /// as UN takes the dictionary's VR (PS3.5 §6.2.2).
+    /// The VR values are decoded as. [`vr`](Self::vr) says what the input said; this
+    /// says what it means:
+    ///
+    /// - An element indexed as a sequence ([`is_sequence`](Self::is_sequence)) is SQ,
+    ///   whatever its header said: under implicit VR only a sequence has an undefined
+    ///   length (PS3.5 §7.1.3) and a value made of items is a sequence (§7.5); a UN
+    ///   element of undefined length holds one (§6.2.2, CP-246).
+    /// - An element written as UN takes the VR an implicit VR reader gives its tag
+    ///   (§6.2.2): the dictionary's, UL for a group length, LO for a private creator
+    ///   (gggg,0010-00FF, §7.8.1); other private elements stay UN.
+    /// - Where that VR (or the one an implicit VR reader gave) has alternatives in
+    ///   PS3.6, the element's data set decides (PS3.5 §7.1.3, Annex A.1):
+    ///   - "US or SS" follows Pixel Representation (0028,0103), 0 → US, 1 → SS,
+    ///     taken from the element's own data set, else the nearest enclosing one that
+    ///     has it, up to the top level (an icon image item has its own; a Real World
+    ///     Value Mapping item uses the image's).
+    ///   - "US or OW", LUT Data (0028,3006), follows the first value of LUT Descriptor
+    ///     (0028,3002) in the same data set: US for a one-entry table, OW otherwise.
+    ///   - "OB or OW" is OW (Annex A.1 encodes Pixel, Overlay and Waveform Data as
+    ///     OW under implicit VR), OB for encapsulated pixel data (Annex A.4).
+    ///
+    ///   Without the deciding attribute (or with a value it does not define) the VR
+    ///   stays the first alternative, US or OB. A VR on the wire other than UN is
+    ///   never second-guessed.
+    ///
+    /// Only reading changes: writing keeps the bytes and the VR as they were.
+    ///
+    /// ```
+    /// use labwire_dicom_meta::{parse_data_set, Encoding, ParseOptions, Tag, Vr};
+    ///
+    /// // Implicit VR: Pixel Representation (0028,0103) = 1, Smallest Image Pixel
+    /// // Value (0028,0106) = -2048.
+    /// let bytes = b"\x28\x00\x03\x01\x02\x00\x00\x00\x01\x00\
+    ///               \x28\x00\x06\x01\x02\x00\x00\x00\x00\xf8";
+    /// let options = ParseOptions::default();
+    /// let header = parse_data_set(bytes, Encoding::IMPLICIT_VR_LITTLE_ENDIAN, &options)?;
+    /// let smallest = header.get(Tag::new(0x0028, 0x0106)).unwrap();
+    /// assert_eq!((smallest.vr(), smallest.effective_vr()), (Vr::US, Vr::SS));
+    /// assert_eq!(smallest.int()?, -2048);
+    /// # Ok::<(), labwire_dicom_meta::Error>(())
+    /// ```
     #[must_use]
     pub fn effective_vr(&self) -> Vr {
-        if self.node.vr == Vr::UN && !self.node.tag.is_private() {
+        if self.node.has(flags::SEQUENCE) {
+            return Vr::SQ;
+        }
+        let assumed = if self.node.has(flags::IMPLICIT_VR) {
+            self.node.vr
+        } else if self.node.vr == Vr::UN {
             dictionary::implicit_vr(self.node.tag)
         } else {
-            self.node.vr
+            return self.node.vr;
+        };
+        // Every ambiguous entry's first alternative is US or OB: one comparison
+        // keeps the common case off the tag match.
+        if assumed != Vr::US && assumed != Vr::OB {
+            return assumed;
         }
+        match dictionary::ambiguity(self.node.tag) {
+            Some(Ambiguity::PixelRepresentation) => {
+                match self.first_word_in_scope(tags::PIXEL_REPRESENTATION, true) {
+                    Some(0) => Vr::US,
+                    Some(1) => Vr::SS,
+                    _ => assumed,
+                }
+            }
+            Some(Ambiguity::LutData) => {
+                match self.first_word_in_scope(tags::LUT_DESCRIPTOR, false) {
+                    Some(1) => Vr::US,
+                    Some(_) => Vr::OW,
+                    None => assumed,
+                }
+            }
+            Some(Ambiguity::Words) if self.node.has(flags::FRAGMENTS) => Vr::OB,
+            Some(Ambiguity::Words) => Vr::OW,
+            None => assumed,
+        }
+    }
+
+    /// The first 16-bit value of the element `tag` in this element's data set, or
+    /// with `enclosing` in the nearest enclosing data set that has it. Read from the
+    /// bytes, not through [`effective_vr`](Self::effective_vr) (the attributes that
+    /// decide are 16-bit binary however written), so nothing here recurses.
+    fn first_word_in_scope(&self, tag: Tag, enclosing: bool) -> Option<u16> {
+        let element = if enclosing {
+            self.ctx.find_in_scope(self.node.parent, tag)?
+        } else {
+            self.ctx.data_set(self.node.parent).get(tag)?
+        };
+        let binary = element.node.has(flags::IMPLICIT_VR)
+            || matches!(element.node.vr, Vr::US | Vr::SS | Vr::OW | Vr::UN);
+        if !binary || element.is_sequence() {
+            return None;
+        }
+        let bytes = *element.readable().ok()?.first_chunk::<2>()?;
+        Some(if element.is_big_endian() {
+            u16::from_be_bytes(bytes)
+        } else {
+            u16::from_le_bytes(bytes)
+        })
     }
 
     /// True if the VR came from the dictionary (implicit VR transfer syntax).
@@ -817,24 +948,7 @@ impl<'h> Element<'h> {
     #[must_use]
     pub fn private_creator(&self) -> Option<Cow<'h, str>> {
         let creator = self.node.tag.private_creator()?;
-        let container = self.node.parent;
-        let data_set = match self.ctx.node(container) {
-            Some(item) => DataSet {
-                ctx: self.ctx,
-                first: container.saturating_add(1),
-                end: item.end,
-                item: container,
-                sorted: !item.has(flags::UNSORTED),
-            },
-            None => DataSet {
-                ctx: self.ctx,
-                first: 0,
-                end: len_u32(self.ctx.nodes.len()),
-                item: NONE,
-                sorted: false,
-            },
-        };
-        data_set.string(creator)
+        self.ctx.data_set(self.node.parent).string(creator)
     }
 
     /// The location of this element for error reports.

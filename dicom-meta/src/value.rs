@@ -125,8 +125,14 @@ impl<'h> Element<'h> {
         self.first_string()
     }
 
-    /// The integers of an element: IS as text, or US SS UL SL SV UV as binary. Empty
-    /// values give an empty list.
+    /// The integers of an element: IS as text, or US SS UL SL SV UV as binary, and
+    /// OW as unsigned 16-bit words (LUT Data read under implicit VR is OW, see
+    /// [`effective_vr`](Self::effective_vr)). Empty values give an empty list.
+    ///
+    /// The number of entries and the bits per entry of a LUT descriptor (the first
+    /// and third values of (0028,1101-1103) and (0028,3002)) are unsigned even when
+    /// the VR is SS (PS3.3 C.7.6.3.1.5, C.11.1.1): only the first value mapped is
+    /// signed.
     pub fn ints(&self) -> Result<Vec<i64>> {
         let vr = self.effective_vr();
         let bytes = self.readable()?;
@@ -144,8 +150,19 @@ impl<'h> Element<'h> {
                     })
                     .collect::<Result<Vec<_>>>()?
             }
-            Vr::US => words::<2>(bytes, self)?
+            Vr::US | Vr::OW => words::<2>(bytes, self)?
                 .map(|b| i64::from(u16_of(b, big)))
+                .collect(),
+            Vr::SS if is_lut_descriptor(self.tag()) => words::<2>(bytes, self)?
+                .enumerate()
+                .map(|(index, b)| {
+                    let word = u16_of(b, big);
+                    if index == 1 {
+                        i64::from(word.cast_signed())
+                    } else {
+                        i64::from(word)
+                    }
+                })
                 .collect(),
             Vr::SS => words::<2>(bytes, self)?
                 .map(|b| i64::from(u16_of(b, big).cast_signed()))
@@ -162,7 +179,7 @@ impl<'h> Element<'h> {
             Vr::UV => words::<8>(bytes, self)?
                 .map(|b| i64::try_from(u64_of(b, big)).map_err(|_| self.invalid("64-bit integer")))
                 .collect::<Result<Vec<_>>>()?,
-            _ => return Err(self.invalid("integer (IS, US, SS, UL, SL, SV, UV)")),
+            _ => return Err(self.invalid("integer (IS, US, SS, UL, SL, SV, UV, OW)")),
         };
         Ok(out)
     }
@@ -245,6 +262,13 @@ impl<'h> Element<'h> {
             Err(self.invalid("text value"))
         }
     }
+}
+
+/// True for the LUT descriptors whose first and third values are unsigned whatever
+/// the VR: Red, Green and Blue Palette Color Lookup Table Descriptor (0028,1101-1103,
+/// PS3.3 C.7.6.3.1.5) and LUT Descriptor (0028,3002, PS3.3 C.11.1.1, C.11.2.1.1).
+fn is_lut_descriptor(tag: Tag) -> bool {
+    matches!(tag.to_u32(), 0x0028_1101..=0x0028_1103 | 0x0028_3002)
 }
 
 /// The fixed-size words of a binary value; fails when the length is not a multiple.

@@ -19,6 +19,7 @@ mod deid;
 mod hostile;
 mod model;
 mod props;
+mod vr;
 mod write;
 
 #[global_allocator]

@@ -48,11 +48,12 @@ fn dicom_failure(code: labwire_result, error: &labwire_dicom_meta::Error) -> Fai
 }
 
 /// An element's value as text: text VRs decoded with the Specific Character Set and
-/// trimmed; binary numbers (US SS UL SL SV UV FL FD) and attribute tags (AT) formatted;
+/// trimmed; binary numbers (US SS UL SL SV UV FL FD, and OW words such as LUT Data read
+/// in implicit VR) and attribute tags (AT) formatted;
 /// several values joined with `\`, as DICOM writes multi-valued text (PS3.5 §6.4).
 fn element_text(element: &Element<'_>) -> Result<String, labwire_dicom_meta::Error> {
     let vr = element.effective_vr();
-    if [Vr::US, Vr::SS, Vr::UL, Vr::SL, Vr::SV, Vr::UV].contains(&vr) {
+    if [Vr::US, Vr::SS, Vr::UL, Vr::SL, Vr::SV, Vr::UV, Vr::OW].contains(&vr) {
         let values: Vec<String> = element.ints()?.iter().map(ToString::to_string).collect();
         return Ok(values.join("\\"));
     }
