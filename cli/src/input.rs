@@ -76,18 +76,14 @@ const DICOM_PREFIX_BYTES: u64 = 16 * 1024;
 
 /// Reads one input whole.
 pub(crate) fn read(path: &Path) -> Result<Input, String> {
-    read_with(path, false)
+    read_for_decoding(path, false)
 }
 
-/// Reads what decoding needs of one input: the whole input, except for a DICOM file
-/// whose header (everything before the pixel data) is complete within its first
-/// [`DICOM_PREFIX_BYTES`]: then only those, and the file may be larger than
-/// [`MAX_INPUT_BYTES`].
-pub(crate) fn read_for_decoding(path: &Path, may_be_dicom: bool) -> Result<Input, String> {
-    read_with(path, may_be_dicom)
-}
-
-fn read_with(path: &Path, header_prefix: bool) -> Result<Input, String> {
+/// Reads what decoding needs of one input: the whole input, except, when
+/// `header_prefix` allows it, for a DICOM file whose header (everything before the
+/// pixel data) is complete within its first [`DICOM_PREFIX_BYTES`]: then only those,
+/// and the file may be larger than [`MAX_INPUT_BYTES`].
+pub(crate) fn read_for_decoding(path: &Path, header_prefix: bool) -> Result<Input, String> {
     let name = path.display().to_string();
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
