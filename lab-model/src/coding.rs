@@ -82,15 +82,12 @@ impl CodeSystem {
     #[must_use]
     pub fn uri(&self) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
-        match self {
-            Self::Loinc => Cow::Borrowed(LOINC_URI),
-            Self::Ucum => Cow::Borrowed(UCUM_URI),
-            Self::Snomed => Cow::Borrowed(SNOMED_URI),
-            Self::Hl7Table(table) => Cow::Owned(format!("{HL7_TABLE_PREFIX}{table:04}")),
-            Self::Local(name) if name.is_empty() => Cow::Borrowed(LOCAL),
-            Self::Local(name) => Cow::Owned(format!("{LOCAL_PREFIX}{name}")),
-            Self::Other(name) => Cow::Borrowed(name),
+        let parts = SystemUri::of(self);
+        if let Some(whole) = parts.whole() {
+            return Cow::Borrowed(whole);
         }
+        let tail = std::str::from_utf8(parts.tail()).unwrap_or_default();
+        Cow::Owned([parts.head(), tail].concat())
     }
 
     /// Whether codes of this system are the sender's own.
@@ -102,6 +99,89 @@ impl CodeSystem {
             Self::Other(uri) => matches!(Self::from_uri(uri), Self::Local(_)),
             _ => false,
         }
+    }
+}
+
+/// A code system's URI ([`CodeSystem::uri`]) as a constant head and a tail, the URI
+/// being the two one after the other: what `uri()` builds, and what the MQTT payload
+/// writer and result ids take as they are, without allocating for every coding.
+pub(crate) struct SystemUri<'a> {
+    head: &'static str,
+    tail: Tail<'a>,
+}
+
+enum Tail<'a> {
+    Text(&'a str),
+    /// An HL7 table number: its digits (4 or 5, zero-padded to 4) at the end.
+    Digits([u8; 5], usize),
+}
+
+impl<'a> SystemUri<'a> {
+    /// The URI of `system` in pieces.
+    pub(crate) fn of(system: &'a CodeSystem) -> Self {
+        let whole = |uri: &'a str| Self {
+            head: "",
+            tail: Tail::Text(uri),
+        };
+        match system {
+            CodeSystem::Loinc => whole(LOINC_URI),
+            CodeSystem::Ucum => whole(UCUM_URI),
+            CodeSystem::Snomed => whole(SNOMED_URI),
+            CodeSystem::Local(name) if name.is_empty() => whole(LOCAL),
+            CodeSystem::Local(name) => Self {
+                head: LOCAL_PREFIX,
+                tail: Tail::Text(name),
+            },
+            CodeSystem::Other(name) => whole(name),
+            CodeSystem::Hl7Table(table) => {
+                // `{table:04}`: at least four digits.
+                let mut digits = [b'0'; 5];
+                let mut rest = *table;
+                for digit in digits.iter_mut().rev() {
+                    // A digit: below 10.
+                    *digit = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                }
+                let len = if *table >= 10_000 { 5 } else { 4 };
+                Self {
+                    head: HL7_TABLE_PREFIX,
+                    tail: Tail::Digits(digits, len),
+                }
+            }
+        }
+    }
+
+    /// The URI, when it is one piece (no head).
+    pub(crate) fn whole(&self) -> Option<&'a str> {
+        match self.tail {
+            Tail::Text(text) if self.head.is_empty() => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The constant head.
+    pub(crate) fn head(&self) -> &'static str {
+        self.head
+    }
+
+    /// The tail's bytes (UTF-8).
+    pub(crate) fn tail(&self) -> &[u8] {
+        match &self.tail {
+            Tail::Text(text) => text.as_bytes(),
+            Tail::Digits(digits, len) => digits
+                .get(digits.len().saturating_sub(*len)..)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Head and tail in `buffer`, when they fit: the URI's bytes (UTF-8).
+    pub(crate) fn join<'b>(&self, buffer: &'b mut [u8; 64]) -> Option<&'b [u8]> {
+        let (head, tail) = (self.head.as_bytes(), self.tail());
+        let len = head.len().checked_add(tail.len())?;
+        let (head_room, tail_room) = buffer.get_mut(..len)?.split_at_mut(head.len());
+        head_room.copy_from_slice(head);
+        tail_room.copy_from_slice(tail);
+        buffer.get(..len)
     }
 }
 
@@ -575,6 +655,57 @@ mod tests {
         assert!(serde_json::from_str::<LoincCode>("\"2345-7\"").is_ok());
         let err = serde_json::from_str::<LoincCode>("\"2345-1\"").unwrap_err();
         assert!(err.to_string().contains("check digit"), "{err}");
+    }
+
+    fn joined(system: &CodeSystem) -> String {
+        let uri = SystemUri::of(system);
+        let mut text = uri.head().as_bytes().to_vec();
+        text.extend_from_slice(uri.tail());
+        String::from_utf8(text).unwrap()
+    }
+
+    /// The URIs as the model defines them, written out independently of `SystemUri`.
+    fn expected_uri(system: &CodeSystem) -> String {
+        match system {
+            CodeSystem::Loinc => "http://loinc.org".into(),
+            CodeSystem::Ucum => "http://unitsofmeasure.org".into(),
+            CodeSystem::Snomed => "http://snomed.info/sct".into(),
+            CodeSystem::Hl7Table(table) => {
+                format!("http://terminology.hl7.org/CodeSystem/v2-{table:04}")
+            }
+            CodeSystem::Local(name) if name.is_empty() => "local".into(),
+            CodeSystem::Local(name) => format!("local:{name}"),
+            CodeSystem::Other(name) => name.clone(),
+        }
+    }
+
+    #[test]
+    fn the_uri_pieces_make_every_systems_uri() {
+        let mut systems = vec![
+            CodeSystem::Loinc,
+            CodeSystem::Ucum,
+            CodeSystem::Snomed,
+            CodeSystem::Local(String::new()),
+            CodeSystem::Local("99ABB".into()),
+            CodeSystem::Local("ü \"x\"".into()),
+            CodeSystem::Other("I10".into()),
+            CodeSystem::Other(String::new()),
+        ];
+        systems.extend((0..=u16::MAX).map(CodeSystem::Hl7Table));
+        let mut buffer = [0u8; 64];
+        for system in &systems {
+            assert_eq!(system.uri(), expected_uri(system), "{system:?}");
+            assert_eq!(joined(system), expected_uri(system), "{system:?}");
+            let uri = SystemUri::of(system);
+            assert_eq!(
+                uri.join(&mut buffer).unwrap(),
+                expected_uri(system).as_bytes(),
+                "{system:?}"
+            );
+        }
+        let long = CodeSystem::Local("n".repeat(60));
+        assert!(SystemUri::of(&long).join(&mut buffer).is_none());
+        assert_eq!(joined(&long), expected_uri(&long));
     }
 
     #[test]

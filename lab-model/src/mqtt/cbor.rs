@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde::ser;
 
 use super::json::Fallback;
+use super::short::{ShortText, extend_mid};
 
 /// Appends `value` as CBOR to `out`. On [`Fallback`], `out` holds a partial value:
 /// the caller truncates it.
@@ -83,14 +84,24 @@ pub(super) fn write_text(out: &mut Vec<u8>, text: &str) {
 /// A text item from bytes the caller knows to be UTF-8.
 #[inline]
 pub(super) fn write_text_bytes(out: &mut Vec<u8>, text: &[u8]) {
+    match ShortText::of(text) {
+        Some((short, _)) => short.write_cbor(out),
+        None => write_long_text(out, text),
+    }
+}
+
+/// A text over [`ShortText::MAX`] bytes: the same heads `write_head` writes.
+#[inline]
+fn write_long_text(out: &mut Vec<u8>, text: &[u8]) {
     out.reserve(text.len() + 9);
-    // The usual short texts inline; the same heads `write_head` writes.
     match u8::try_from(text.len()) {
         Ok(len) if len < 24 => out.push((major::TEXT << 5) | len),
         Ok(len) => out.extend_from_slice(&[(major::TEXT << 5) | 24, len]),
         Err(_) => write_head(out, major::TEXT, text.len() as u64),
     }
-    super::json::extend_short(out, text);
+    if !extend_mid(out, text) {
+        out.extend_from_slice(text);
+    }
 }
 
 fn write_i64(out: &mut Vec<u8>, value: i64) {

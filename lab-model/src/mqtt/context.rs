@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Serialize, Serializer};
 
 use crate::LabTimestamp;
-use crate::inline::InlineAscii;
 
 /// The clock and id source of one [`super::map`] call.
 #[derive(Clone, Copy)]
@@ -30,42 +29,116 @@ impl fmt::Debug for MapContext<'_> {
 ///
 /// Consumers drop QoS 1 duplicates by it, and a spooled message keeps its id when it
 /// is finally published, so it must be unique per outbound message.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MsgId(InlineAscii<64>);
+#[derive(Clone, Copy)]
+pub struct MsgId {
+    /// 1 to 64.
+    len: u8,
+    /// Printable ASCII up to `len`, zeros after.
+    bytes: [u8; MsgId::MAX],
+}
 
 impl MsgId {
+    const MAX: usize = 64;
+
     /// Takes `text` if it is 1 to 64 printable ASCII characters (no space).
     pub fn new(text: &str) -> Option<Self> {
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
             return None;
         }
-        InlineAscii::from_ascii(text.as_bytes()).map(Self)
+        let mut bytes = [0; Self::MAX];
+        bytes
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
+        Some(Self {
+            len: u8::try_from(text.len()).ok()?,
+            bytes,
+        })
     }
 
     /// Formats 16 bytes as a UUID (`8-4-4-4-12` lowercase hex), as given.
     pub fn from_uuid_bytes(bytes: [u8; 16]) -> Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let hex = |nibble: u8| HEX.get(usize::from(nibble & 0x0f)).copied().unwrap_or(b'0');
-        let mut text = [b'-'; 36];
-        let mut slots = text.iter_mut();
-        for (index, byte) in bytes.into_iter().enumerate() {
-            if matches!(index, 4 | 6 | 8 | 10) {
-                // Keep the dash already there.
-                slots.next();
+        let (high, low) = bytes.split_at(8);
+        let high = hex16(u64::from_be_bytes(high.try_into().unwrap_or_default()));
+        let low = hex16(u64::from_be_bytes(low.try_into().unwrap_or_default()));
+        // 8-4-4-4-12: the dashes go after hex digits 8, 12, 16 and 20.
+        let mut text = [0u8; Self::MAX];
+        let pieces: [(&[u8], usize); 5] = [
+            (high.get(..8).unwrap_or_default(), 0),
+            (high.get(8..12).unwrap_or_default(), 9),
+            (high.get(12..).unwrap_or_default(), 14),
+            (low.get(..4).unwrap_or_default(), 19),
+            (low.get(4..).unwrap_or_default(), 24),
+        ];
+        for (piece, at) in pieces {
+            if let Some(room) = text.get_mut(at..at + piece.len()) {
+                room.copy_from_slice(piece);
             }
-            for nibble in [byte >> 4, byte] {
-                if let Some(slot) = slots.next() {
-                    *slot = hex(nibble);
-                }
+            if let Some(dash) = text.get_mut(at + piece.len()).filter(|_| at < 24) {
+                *dash = b'-';
             }
         }
-        // 36 ASCII characters always fit.
-        Self(InlineAscii::from_ascii(&text).unwrap_or_else(InlineAscii::new))
+        Self {
+            len: 36,
+            bytes: text,
+        }
     }
 
     /// The id.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        // Only printable ASCII is ever stored, so this never fails.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// The id's bytes (printable ASCII).
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+/// The 16 lowercase hex digits of `value`, most significant first, computed on the
+/// whole word: each nibble spread to a byte, then `0`-`9` or `a`-`f` added.
+fn hex16(value: u64) -> [u8; 16] {
+    let spread = |half: u32| {
+        let x = u64::from(half);
+        let x = ((x & 0xffff_0000) << 16) | (x & 0xffff);
+        let x = ((x & 0x0000_ff00_0000_ff00) << 8) | (x & 0x0000_00ff_0000_00ff);
+        let x = ((x & 0x00f0_00f0_00f0_00f0) << 4) | (x & 0x000f_000f_000f_000f);
+        // Nibbles of 10 and more get the distance from `9` + 1 to `a` added.
+        let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+        let ascii = x + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'9' - 1);
+        // The most significant nibble is in the highest byte; text starts with it.
+        ascii.swap_bytes().to_le_bytes()
+    };
+    let mut out = [0u8; 16];
+    let (first, second) = out.split_at_mut(8);
+    first.copy_from_slice(&spread((value >> 32) as u32));
+    second.copy_from_slice(&spread(value as u32));
+    out
+}
+
+impl PartialEq for MsgId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for MsgId {}
+
+impl PartialOrd for MsgId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MsgId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::hash::Hash for MsgId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
@@ -161,6 +234,36 @@ mod tests {
         assert!(MsgId::new("é").is_none());
         assert!(MsgId::new(&"a".repeat(64)).is_some());
         assert!(MsgId::new(&"a".repeat(65)).is_none());
+    }
+
+    #[test]
+    fn uuids_are_lowercase_hex_in_8_4_4_4_12_groups() {
+        fn reference(bytes: [u8; 16]) -> String {
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..]
+            )
+        }
+        let mut bytes = [0u8; 16];
+        for round in 0..2000u32 {
+            for (index, byte) in bytes.iter_mut().enumerate() {
+                *byte = (round
+                    .wrapping_mul(2_654_435_761)
+                    .rotate_left(index as u32 * 5)
+                    >> 7) as u8;
+            }
+            if round < 256 {
+                bytes = [round as u8; 16];
+            }
+            let id = MsgId::from_uuid_bytes(bytes);
+            assert_eq!(id.as_str(), reference(bytes));
+            assert_eq!(Some(id), MsgId::new(&reference(bytes)));
+        }
     }
 
     #[test]

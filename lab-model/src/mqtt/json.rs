@@ -20,6 +20,8 @@ use std::fmt::{self, Display, Write as _};
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
+use super::short::{ShortText, extend_mid, word_needs_escape};
+
 /// The writer gave up: write this value with `serde_json`, which produces the same
 /// bytes or the real error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,61 +50,46 @@ pub(super) fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Resu
 /// Appends `text` as a JSON string, quotes included.
 #[inline]
 pub(super) fn write_str(out: &mut Vec<u8>, text: &str) {
-    let bytes = text.as_bytes();
+    write_bytes_str(out, text.as_bytes());
+}
+
+/// Appends UTF-8 `text` as a JSON string, quotes included.
+#[inline]
+pub(super) fn write_bytes_str(out: &mut Vec<u8>, text: &[u8]) {
+    match ShortText::of(text) {
+        Some((short, false)) => short.write_json(out),
+        _ => write_long_str(out, text),
+    }
+}
+
+/// Appends `text`, which needs no escape by construction of its type (tokens,
+/// slugs, message ids, timestamps), as a JSON string.
+#[inline]
+pub(super) fn write_clean_str(out: &mut Vec<u8>, text: &[u8]) {
+    match ShortText::of(text) {
+        Some((short, _)) => short.write_json(out),
+        None => write_long_clean_str(out, text),
+    }
+}
+
+/// A string over [`ShortText::MAX`] bytes, or one that needs escapes.
+#[inline(never)]
+fn write_long_str(out: &mut Vec<u8>, bytes: &[u8]) {
     if is_clean(bytes) {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        extend_short(out, bytes);
-        out.push(b'"');
+        write_long_clean_str(out, bytes);
     } else {
         write_escaped_str(out, bytes);
     }
 }
 
-/// `out.extend_from_slice(bytes)`, without a `memcpy` call for the short texts
-/// that make up most of a payload: up to 16 bytes are copied as two overlapping
-/// fixed-size words (4 or 8 bytes), which compile to plain loads and stores.
 #[inline]
-pub(super) fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
-    fn overlapping<const N: usize>(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
-        let (Some(first), Some(last)) = (bytes.first_chunk::<N>(), bytes.last_chunk::<N>()) else {
-            return false;
-        };
-        let start = out.len();
-        let end = start + bytes.len();
-        out.extend_from_slice(first);
-        out.extend_from_slice(&[0; N]);
-        out.truncate(end);
-        match out
-            .get_mut(..end)
-            .and_then(|written| written.last_chunk_mut::<N>())
-        {
-            Some(tail) => {
-                *tail = *last;
-                true
-            }
-            None => {
-                // Not reached: `end - start` is at least N.
-                out.truncate(start);
-                false
-            }
-        }
-    }
-    let done = match bytes.len() {
-        0 => true,
-        1..4 => {
-            for &byte in bytes {
-                out.push(byte);
-            }
-            true
-        }
-        4..8 => overlapping::<4>(out, bytes),
-        8..=16 => overlapping::<8>(out, bytes),
-        _ => false,
-    };
-    if !done {
+fn write_long_clean_str(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    if !extend_mid(out, bytes) {
         out.extend_from_slice(bytes);
     }
+    out.push(b'"');
 }
 
 #[cold]
@@ -155,22 +142,6 @@ fn write_escape(out: &mut Vec<u8>, byte: u8) {
 /// Whether a byte must be escaped in a JSON string.
 const fn needs_escape(byte: u8) -> bool {
     byte < 0x20 || byte == b'"' || byte == b'\\'
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any of the eight bytes of `word` must be escaped (SWAR): a word has a
-/// byte below 0x20 when `(w - 0x20…20) & !w & 0x80…80` is not zero, and a byte
-/// equal to `c` when the same test for zero holds on `w ^ c…c`. The tests are exact
-/// about whether such a byte exists (only which byte can be off).
-#[inline]
-fn word_needs_escape(word: u64) -> bool {
-    let below = |word: u64, n: u64| word.wrapping_sub(ONES.wrapping_mul(n)) & !word & HIGHS;
-    (below(word, 0x20)
-        | below(word ^ (ONES * u64::from(b'"')), 1)
-        | below(word ^ (ONES * u64::from(b'\\')), 1))
-        != 0
 }
 
 fn word_at(chunk: &[u8; 8]) -> u64 {

@@ -12,7 +12,8 @@ use std::sync::{Mutex, MutexGuard};
 use sha2::block_api::compress256;
 use sha2::{Digest, Sha256};
 
-use super::privacy::TOKEN_BODY;
+use super::privacy::{BODY_ROOM, Body};
+use super::short::ShortText;
 
 /// SHA-256 initial hash value H(0) (FIPS 180-4 §5.3.3).
 const SHA256_IV: [u32; 8] = [
@@ -163,29 +164,309 @@ impl KeyedHash {
         }
         let inner_digest = stream.finish();
         match outer {
-            Some(outer) => sha256_from(outer, BLOCK as u64, &inner_digest),
+            Some(outer) => outer_hash(outer, &inner_digest),
             None => inner_digest,
         }
     }
 
-    /// The MAC (or hash) of `message`, in one pass: a token input fits one or two
-    /// blocks, so there is nothing to stream.
+    /// The MAC (or hash) of `message`, in one pass (the oracle of
+    /// [`Self::token_bits`]).
+    #[cfg(test)]
     pub(super) fn digest_bytes(&self, message: &[u8]) -> [u8; 32] {
         match self.pads {
-            Some((inner, outer)) => {
-                let inner_digest = sha256_from(inner, BLOCK as u64, message);
-                sha256_from(outer, BLOCK as u64, &inner_digest)
-            }
+            Some((inner, outer)) => outer_hash(outer, &sha256_from(inner, BLOCK as u64, message)),
             None => sha256_from(SHA256_IV, 0, message),
         }
     }
 }
 
+impl KeyedHash {
+    /// The first 128 bits of the MAC (or hash) of a joined input, as big-endian
+    /// words: what a token shows. The padded blocks are assembled from the input's
+    /// words and the outer block from the inner state's, with no byte-wise copy.
+    pub(super) fn token_bits(&self, input: &JoinedInput) -> [u32; 4] {
+        let (mut state, absorbed) = match self.pads {
+            Some((inner, _)) => (inner, BLOCK),
+            None => (SHA256_IV, 0),
+        };
+        let mut blocks = [[0u8; BLOCK]; 3];
+        let used = padded_blocks(&mut blocks, input, absorbed);
+        compress256(&mut state, blocks.get(..used).unwrap_or_default());
+        if let Some((_, outer)) = self.pads {
+            let mut block = OUTER_TAIL;
+            for (chunk, word) in block.as_chunks_mut::<4>().0.iter_mut().zip(state) {
+                *chunk = word.to_be_bytes();
+            }
+            state = outer;
+            compress256(&mut state, &[block]);
+        }
+        let [a, b, c, d, ..] = state;
+        [a, b, c, d]
+    }
+}
+
+/// For each length of a partial 16-byte chunk: which bytes are kept, and the
+/// padding's 1 bit right after them.
+const PARTIAL: [([u8; 16], [u8; 16]); 16] = [
+    partial_chunk(0),
+    partial_chunk(1),
+    partial_chunk(2),
+    partial_chunk(3),
+    partial_chunk(4),
+    partial_chunk(5),
+    partial_chunk(6),
+    partial_chunk(7),
+    partial_chunk(8),
+    partial_chunk(9),
+    partial_chunk(10),
+    partial_chunk(11),
+    partial_chunk(12),
+    partial_chunk(13),
+    partial_chunk(14),
+    partial_chunk(15),
+];
+
+/// A [`PARTIAL`] entry, at compile time.
+const fn partial_chunk(len: usize) -> ([u8; 16], [u8; 16]) {
+    let keep = if len == 0 {
+        0
+    } else {
+        u128::MAX >> (8 * (16 - len))
+    };
+    (keep.to_le_bytes(), (0x80u128 << (8 * len)).to_le_bytes())
+}
+
+/// Writes `input`, after `absorbed` bytes already hashed, as the padded blocks of
+/// its SHA-256 (FIPS 180-4 §5.1.1: a 1 bit, zeros, the total length in bits as a
+/// 64-bit big-endian number) into `blocks`; returns how many blocks it takes (1 to
+/// 3 for the at most [`MAX_CACHED_INPUT`] bytes of an input). Written in 16-byte
+/// chunks, each computed whole (the compression function reads them as such).
+fn padded_blocks(blocks: &mut [[u8; BLOCK]; 3], input: &JoinedInput, absorbed: usize) -> usize {
+    let len = input.len;
+    let used = (len + 9).div_ceil(BLOCK).min(3);
+    let (full, partial) = (len / 16, len % 16);
+    let (source, _) = input.bytes.as_chunks::<16>();
+    let (chunks, _) = blocks.as_flattened_mut().as_chunks_mut::<16>();
+    let last = used * (BLOCK / 16) - 1;
+    let bits = ((absorbed + len) as u64).wrapping_mul(8);
+    let length = (u128::from(bits.swap_bytes()) << 64).to_le_bytes();
+    // The bytes of the partial chunk that are input, and where its 1 bit goes.
+    let (keep, marker) = PARTIAL.get(partial).copied().unwrap_or_default();
+    for (index, chunk) in chunks.iter_mut().enumerate().take(last + 1) {
+        let data = source.get(index).copied().unwrap_or_default();
+        let (keep, marker) = match index.cmp(&full) {
+            std::cmp::Ordering::Less => ([0xff; 16], [0; 16]),
+            std::cmp::Ordering::Equal => (keep, marker),
+            std::cmp::Ordering::Greater => ([0; 16], [0; 16]),
+        };
+        let length = if index == last { length } else { [0; 16] };
+        let mut out = [0u8; 16];
+        for (out, (((data, keep), marker), length)) in out
+            .iter_mut()
+            .zip(data.iter().zip(keep).zip(marker).zip(length))
+        {
+            *out = (data & keep) | marker | length;
+        }
+        *chunk = out;
+    }
+    used
+}
+
+/// The outer hash of HMAC-SHA256 over the inner hash `inner`, from the state after
+/// the key's outer pad block: one compression of a block whose padding is known in
+/// advance (RFC 2104 §2; FIPS 180-4 §5.1.1 for 64 + 32 bytes).
+fn outer_hash(outer: [u32; 8], inner: &[u8; 32]) -> [u8; 32] {
+    let mut block = OUTER_TAIL;
+    if let Some((head, _)) = block.split_first_chunk_mut::<32>() {
+        *head = *inner;
+    }
+    let mut state = outer;
+    compress256(&mut state, &[block]);
+    let mut digest = [0u8; 32];
+    for (out, word) in digest.as_chunks_mut::<4>().0.iter_mut().zip(state) {
+        *out = word.to_be_bytes();
+    }
+    digest
+}
+
+/// The outer hash's last block after its 32 message bytes: the 1 bit, zeros, and the
+/// length of pad block and inner hash, 96 bytes, in bits.
+const OUTER_TAIL: [u8; BLOCK] = {
+    let bits = ((BLOCK + 32) * 8) as u64;
+    let mut block = [0u8; BLOCK];
+    let mut rest: &mut [u8] = &mut block;
+    let mut index = 0;
+    // `{rest}` moves the slice out, so the loop can put its tail back.
+    while let [byte, tail @ ..] = { rest } {
+        if index == 32 {
+            *byte = 0x80;
+        } else if index >= BLOCK - 8 {
+            // The length, big-endian, in the last 8 bytes.
+            *byte = (bits >> (8 * (BLOCK - 1 - index))) as u8;
+        }
+        rest = tail;
+        index += 1;
+    }
+    block
+};
+
 /// Inputs longer than this are not cached (a result id's input is typically 40 to
-/// 90 bytes; an identifier's 5 to 40).
+/// 90 bytes; an identifier's 5 to 40). A multiple of 8: inputs compare as words.
 pub(super) const MAX_CACHED_INPUT: usize = 120;
 const SETS: usize = 16;
 const WAYS: usize = 4;
+
+/// The room of a [`JoinedInput`]: the longest cached input, and slack for writing a
+/// short part as a whole 16-byte word past it.
+const INPUT_ROOM: usize = MAX_CACHED_INPUT + 16;
+
+/// A token's input: its parts joined by `|`, as the MAC reads them, on the stack.
+/// Inputs longer than [`MAX_CACHED_INPUT`] are not joined (`None`) but hashed from
+/// their parts. Bytes past the end are whatever was written there: reads mask them.
+#[derive(Clone)]
+pub(crate) struct JoinedInput {
+    bytes: [u8; INPUT_ROOM],
+    len: usize,
+}
+
+impl JoinedInput {
+    /// An empty input.
+    pub(crate) const fn new() -> Self {
+        Self {
+            bytes: [0; INPUT_ROOM],
+            len: 0,
+        }
+    }
+
+    /// Joins `parts`, or `None` when they do not fit.
+    #[cfg(test)]
+    pub(crate) fn of(parts: &[&str]) -> Option<Self> {
+        let mut input = Self::new();
+        input.join(parts)?;
+        Some(input)
+    }
+
+    /// Appends `parts` joined by `|` to an empty input (in place: the input is too
+    /// big to return cheaply), or `None` when they do not fit.
+    #[inline]
+    pub(crate) fn join(&mut self, parts: &[&str]) -> Option<()> {
+        let mut parts = parts.iter();
+        if let Some(first) = parts.next() {
+            self.push(first.as_bytes())?;
+        }
+        for part in parts {
+            self.push_separated(part.as_bytes())?;
+        }
+        Some(())
+    }
+
+    /// Appends `|` and `part`, or `None` (and changes nothing) when they do not fit.
+    #[inline]
+    pub(crate) fn push_separated(&mut self, part: &[u8]) -> Option<()> {
+        if self.len.checked_add(part.len())? >= MAX_CACHED_INPUT {
+            return None;
+        }
+        *self.bytes.get_mut(self.len)? = b'|';
+        self.len += 1;
+        self.push(part)
+    }
+
+    /// Appends bytes, or `None` (and changes nothing) when they do not fit.
+    #[inline]
+    pub(crate) fn push(&mut self, part: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(part.len())?;
+        if end > MAX_CACHED_INPUT {
+            return None;
+        }
+        match ShortText::of(part) {
+            // One 16-byte store; what it writes past the part is past the end.
+            Some((short, _)) => {
+                let room = self.bytes.get_mut(self.len..)?.first_chunk_mut::<16>()?;
+                *room = short.to_le_bytes();
+            }
+            None => self.bytes.get_mut(self.len..end)?.copy_from_slice(part),
+        }
+        self.len = end;
+        Some(())
+    }
+
+    /// Its length.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Drops what was pushed after `len`.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// The joined bytes.
+    #[cfg(test)]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    /// FxHash-style mixing of the length and the input's words; only spreads inputs
+    /// over the cache's sets (the whole input is compared on lookup, so collisions
+    /// cost a miss, never a wrong token).
+    fn hash(&self) -> u64 {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(K);
+        input_words(&self.bytes, self.len).fold(mix(0, self.len as u64), mix)
+    }
+}
+
+/// The bits of the last word of an input of `len` bytes that belong to it (all of
+/// them when `len` is a multiple of 8).
+#[inline(always)]
+fn last_word_mask(len: usize) -> u64 {
+    match len % 8 {
+        0 => u64::MAX,
+        used => u64::MAX >> (8 * (8 - used)),
+    }
+}
+
+/// The words of the first `len` bytes of `bytes`, the last one with the bytes past
+/// `len` masked to zero.
+#[inline(always)]
+fn input_words(bytes: &[u8], len: usize) -> impl Iterator<Item = u64> + '_ {
+    let (words, _) = bytes.as_chunks::<8>();
+    let count = len.div_ceil(8);
+    let mask = last_word_mask(len);
+    words
+        .iter()
+        .take(count)
+        .enumerate()
+        .map(move |(index, word)| {
+            let word = u64::from_le_bytes(*word);
+            if index + 1 == count {
+                word & mask
+            } else {
+                word
+            }
+        })
+}
+
+/// Whether the first `len` bytes of `a` and `b` are equal, compared as words.
+#[inline(always)]
+fn same_input(a: &[u8], b: &[u8], len: usize) -> bool {
+    let (a, _) = a.as_chunks::<8>();
+    let (b, _) = b.as_chunks::<8>();
+    let full = len / 8;
+    let mut differ = 0u64;
+    for (a, b) in a.iter().zip(b).take(full) {
+        differ |= u64::from_le_bytes(*a) ^ u64::from_le_bytes(*b);
+    }
+    if !len.is_multiple_of(8) {
+        match (a.get(full), b.get(full)) {
+            (Some(a), Some(b)) => {
+                differ |= (u64::from_le_bytes(*a) ^ u64::from_le_bytes(*b)) & last_word_mask(len);
+            }
+            _ => return false,
+        }
+    }
+    differ == 0
+}
 
 /// The token bodies (base32 of the truncated MAC) of the last inputs seen: 16 sets
 /// of 4, each set replaced round-robin. A re-sent or corrected report carries the
@@ -213,15 +494,26 @@ struct CacheEntry {
     /// `None` while empty.
     len: Option<u8>,
     hash: u64,
+    /// The input, and what followed it in its [`JoinedInput`] (not compared).
     input: [u8; MAX_CACHED_INPUT],
-    body: [u8; TOKEN_BODY],
+    body: Body,
+}
+
+impl CacheEntry {
+    /// Whether this entry holds `input`, whose hash is `hash`.
+    #[inline]
+    fn holds(&self, input: &JoinedInput, hash: u64) -> bool {
+        self.len.map(usize::from) == Some(input.len)
+            && self.hash == hash
+            && same_input(&self.input, &input.bytes, input.len)
+    }
 }
 
 const EMPTY_ENTRY: CacheEntry = CacheEntry {
     len: None,
     hash: 0,
     input: [0; MAX_CACHED_INPUT],
-    body: [0; TOKEN_BODY],
+    body: [0; BODY_ROOM],
 };
 
 const EMPTY_SET: CacheSet = CacheSet {
@@ -245,68 +537,38 @@ impl TokenCache {
 }
 
 impl CacheSets {
-    /// The cached token body of `input`, or `make()`'s, remembered.
+    /// The cached token body of `input`, or `make()`'s, remembered in place of the
+    /// oldest entry of its set.
+    #[inline]
     pub(super) fn get_or_insert(
         &mut self,
-        input: &[u8],
-        make: impl FnOnce() -> [u8; TOKEN_BODY],
-    ) -> [u8; TOKEN_BODY] {
-        let Ok(len) = u8::try_from(input.len()) else {
+        input: &JoinedInput,
+        make: impl FnOnce() -> Body,
+    ) -> Body {
+        let hash = input.hash();
+        let (Ok(len), Some((stored, _)), Some(set)) = (
+            u8::try_from(input.len),
+            input.bytes.split_first_chunk::<MAX_CACHED_INPUT>(),
+            self.0.get_mut((hash >> 60) as usize % SETS),
+        ) else {
             return make();
         };
-        if input.len() > MAX_CACHED_INPUT {
-            return make();
-        }
-        let hash = hash(input);
-        let Some(set) = self.0.get_mut((hash >> 60) as usize % SETS) else {
-            return make();
-        };
-        if let Some(found) = set.entries.iter().find(|entry| {
-            entry.len == Some(len)
-                && entry.hash == hash
-                && entry.input.get(..input.len()) == Some(input)
-        }) {
-            return found.body;
+        if let Some(entry) = set.entries.iter().find(|entry| entry.holds(input, hash)) {
+            return entry.body;
         }
         let body = make();
         let way = set.next % WAYS;
         set.next = (way + 1) % WAYS;
         if let Some(entry) = set.entries.get_mut(way) {
-            let mut stored = EMPTY_ENTRY.input;
-            if let Some(room) = stored.get_mut(..input.len()) {
-                room.copy_from_slice(input);
-            }
             *entry = CacheEntry {
                 len: Some(len),
                 hash,
-                input: stored,
+                input: *stored,
                 body,
             };
         }
         body
     }
-}
-
-/// FxHash-style mixing over 8-byte words; only spreads inputs over the sets (the
-/// full input is compared on lookup, so collisions cost a miss, never a wrong token).
-fn hash(input: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(K);
-    let (words, tail) = input.as_chunks::<8>();
-    let mut hash = mix(0, input.len() as u64);
-    for word in words {
-        hash = mix(hash, u64::from_le_bytes(*word));
-    }
-    // The tail as the last eight bytes (overlapping; the length is mixed in above),
-    // or byte by byte when the input is shorter: no partial copy to read back.
-    let last = match input.last_chunk::<8>() {
-        Some(last) if !tail.is_empty() => u64::from_le_bytes(*last),
-        Some(_) => return hash,
-        None => tail
-            .iter()
-            .fold(0u64, |word, &byte| (word << 8) | u64::from(byte)),
-    };
-    mix(hash, last)
 }
 
 #[cfg(test)]
@@ -355,6 +617,25 @@ mod tests {
                 reference_hmac(&key, &[&text]),
                 "{len}"
             );
+            if let Some(input) = JoinedInput::of(&[&text]) {
+                let first_bits = |digest: [u8; 32]| {
+                    let mut bits = [0u32; 4];
+                    for (bits, word) in bits.iter_mut().zip(digest.as_chunks::<4>().0) {
+                        *bits = u32::from_be_bytes(*word);
+                    }
+                    bits
+                };
+                assert_eq!(
+                    KeyedHash::hmac(&key).token_bits(&input),
+                    first_bits(reference_hmac(&key, &[&text])),
+                    "{len}"
+                );
+                assert_eq!(
+                    KeyedHash::plain().token_bits(&input),
+                    first_bits(Sha256::digest(text.as_bytes()).into()),
+                    "{len}"
+                );
+            }
             let plain: [u8; 32] = Sha256::digest(text.as_bytes()).into();
             assert_eq!(KeyedHash::plain().digest(&[&text]), plain, "{len}");
             assert_eq!(
@@ -371,27 +652,103 @@ mod tests {
         let mut sets = cache.lock().unwrap();
         assert!(cache.lock().is_none(), "held by one mapping at a time");
         let mut calls = 0;
-        let mut get = |input: &[u8], body: u8| {
-            sets.get_or_insert(input, || {
+        let mut get = |input: &str, body: u8| {
+            let input = JoinedInput::of(&[input]).unwrap();
+            sets.get_or_insert(&input, || {
                 calls += 1;
-                [body; TOKEN_BODY]
+                [body; BODY_ROOM]
             })
         };
-        assert_eq!(get(b"a|b", 1), [1; TOKEN_BODY]);
-        assert_eq!(get(b"a|b", 2), [1; TOKEN_BODY]);
-        assert_eq!(get(b"a|c", 3), [3; TOKEN_BODY]);
-        assert_eq!(get(b"", 4), [4; TOKEN_BODY]);
-        assert_eq!(get(b"", 5), [4; TOKEN_BODY]);
-        let long = [b'z'; MAX_CACHED_INPUT + 1];
-        assert_eq!(get(&long, 6), [6; TOKEN_BODY]);
-        assert_eq!(get(&long, 7), [7; TOKEN_BODY]);
+        assert_eq!(get("a|b", 1), [1; BODY_ROOM]);
+        assert_eq!(get("a|b", 2), [1; BODY_ROOM]);
+        assert_eq!(get("a|c", 3), [3; BODY_ROOM]);
+        assert_eq!(get("", 4), [4; BODY_ROOM]);
+        assert_eq!(get("", 5), [4; BODY_ROOM]);
+        assert_eq!(
+            get("a|b\0", 6),
+            [6; BODY_ROOM],
+            "a longer input is another input"
+        );
+        let longest = "z".repeat(MAX_CACHED_INPUT);
+        assert_eq!(get(&longest, 7), [7; BODY_ROOM]);
+        assert_eq!(get(&longest, 8), [7; BODY_ROOM]);
         // Many inputs evict old ones; whatever is returned still belongs to its input.
         for n in 0..1000u32 {
             let input = n.to_string();
             let body = (n % 250) as u8;
-            assert_eq!(get(input.as_bytes(), body), [body; TOKEN_BODY]);
+            assert_eq!(get(&input, body), [body; BODY_ROOM]);
         }
-        assert_eq!(calls, 1 + 1 + 1 + 2 + 1000);
+        assert_eq!(calls, 1 + 1 + 1 + 1 + 1 + 1000);
+    }
+
+    #[test]
+    fn joined_inputs_join_with_bars_up_to_the_cached_length() {
+        let mut input = JoinedInput::of(&["a", "bcdefghijk"]).unwrap();
+        let len = input.len();
+        input.push(b"|tail").unwrap();
+        input.truncate(len);
+        assert_eq!(input.as_bytes(), b"a|bcdefghijk");
+        assert!(JoinedInput::of(&["x"; MAX_CACHED_INPUT]).is_none());
+        assert!(JoinedInput::of(&["x".repeat(MAX_CACHED_INPUT + 1).as_str()]).is_none());
+        assert_eq!(
+            JoinedInput::of(&["x".repeat(MAX_CACHED_INPUT).as_str()])
+                .unwrap()
+                .as_bytes()
+                .len(),
+            MAX_CACHED_INPUT
+        );
+        // A refused part leaves the input as it was.
+        let mut input = JoinedInput::of(&["y".repeat(MAX_CACHED_INPUT - 2).as_str()]).unwrap();
+        assert!(input.push_separated(b"ab").is_none());
+        assert!(input.push(b"abc").is_none());
+        assert_eq!(input.len(), MAX_CACHED_INPUT - 2);
+        assert!(input.push_separated(b"a").is_some());
+        assert_eq!(input.len(), MAX_CACHED_INPUT);
+    }
+
+    proptest! {
+        /// Inputs compare and hash by their bytes only: one built over the leftovers
+        /// of a longer input (as result ids are, after `truncate`) is the same input
+        /// as one built fresh, and a different one is never taken for it.
+        #[test]
+        fn inputs_are_their_bytes_whatever_was_written_past_them(
+            shared in proptest::collection::vec(".{0,12}", 1..6),
+            own in proptest::collection::vec(".{0,20}", 0..5),
+            longer in proptest::collection::vec(".{0,40}", 0..5),
+            other in proptest::collection::vec(".{0,20}", 0..5),
+        ) {
+            let join = |parts: &[&[String]]| -> Option<JoinedInput> {
+                let parts: Vec<&str> = parts.iter().flat_map(|p| p.iter().map(String::as_str)).collect();
+                JoinedInput::of(&parts)
+            };
+            let (Some(mut reused), Some(fresh)) = (join(&[&shared]), join(&[&shared, &own])) else {
+                return Ok(());
+            };
+            let expected = [shared.clone(), own.clone()].concat().join("|");
+            prop_assert_eq!(fresh.as_bytes(), expected.as_bytes());
+            let base = reused.len();
+            for part in &longer {
+                if reused.push_separated(part.as_bytes()).is_none() {
+                    break;
+                }
+            }
+            reused.truncate(base);
+            for part in &own {
+                reused.push_separated(part.as_bytes()).unwrap();
+            }
+            prop_assert_eq!(reused.as_bytes(), fresh.as_bytes());
+            prop_assert_eq!(reused.hash(), fresh.hash());
+            let key = KeyedHash::hmac(&[5; 16]);
+            prop_assert_eq!(key.token_bits(&reused), key.token_bits(&fresh));
+            let cache = TokenCache::new();
+            let mut sets = cache.lock().unwrap();
+            prop_assert_eq!(sets.get_or_insert(&fresh, || [1; BODY_ROOM]), [1; BODY_ROOM]);
+            prop_assert_eq!(sets.get_or_insert(&reused, || [2; BODY_ROOM]), [1; BODY_ROOM]);
+            if let Some(other) = join(&[&shared, &other]) {
+                let body = sets.get_or_insert(&other, || [3; BODY_ROOM]);
+                prop_assert_eq!(body == [1; BODY_ROOM], other.as_bytes() == fresh.as_bytes());
+            }
+        }
     }
 
     proptest! {

@@ -80,12 +80,17 @@
 //! walker over the envelope and the report (keys pre-encoded at compile time, the
 //! privacy profile applied while writing, no copy of the report); other events by
 //! fast serde writers. Both produce exactly the bytes of `serde_json` and
-//! `ciborium` on the serde shape, which the tests hold them to. Tokens are
-//! HMAC-SHA256 from precomputed key pads, and the last 64 token inputs are cached
-//! per configuration ([`MappingConfig::with_token_cache`]): a re-sent report, or the
-//! next report on the same specimen, costs lookups instead of SHA-256 compressions.
-//! A configuration can be shared between threads; a mapping that finds the cache in
-//! use computes its tokens rather than wait, so give busy worker threads a clone each.
+//! `ciborium` on the serde shape, which the tests hold them to. Texts of up to 16
+//! bytes (most of a lab payload: codes, units, decimals, flags) are checked for
+//! JSON escapes and written as whole words; a mapping makes three heap allocations
+//! (the payload, sized from the last payload of its kind, and the user property
+//! list with its `msg-id` text). Tokens are HMAC-SHA256 from precomputed key pads,
+//! two SHA-256 compressions for a typical input, and the last 64 token inputs are
+//! cached per configuration ([`MappingConfig::with_token_cache`]): a re-sent
+//! report, or the next report on the same specimen, costs lookups instead of
+//! compressions. A configuration can be shared between threads; a mapping that
+//! finds the cache in use computes its tokens rather than wait, so give busy worker
+//! threads a clone each.
 
 mod cbor;
 mod config;
@@ -95,6 +100,8 @@ mod keyed_hash;
 mod payload;
 mod privacy;
 mod report;
+mod result_ids;
+mod short;
 mod sink;
 mod topic;
 

@@ -8,17 +8,16 @@ use serde::{Serialize, Serializer};
 use super::config::{MappingConfig, PayloadFormat};
 use super::context::{MapContext, MsgId};
 use super::privacy::prefix::Prefix;
-use super::privacy::{
-    JoinedInput, PrivacyProfile, Protector, Token, TokenSession, prefix, protect,
-};
+use super::privacy::{PrivacyProfile, Protector, Token, TokenList, TokenSession, prefix, protect};
 use super::report::{self, Publish, ResultsEnvelope};
+use super::result_ids::result_ids;
 use super::sink::{CborSink, JsonSink};
 use super::topic::Slug;
 use super::{EVENT_KINDS, MapError, kind_index, schema_name};
 use super::{cbor, json};
 use crate::{
     EventKind, Identifier, Instrument, LabEvent, LabResult, LabTimestamp, Order, Patient,
-    Provenance, ResultReport, Sensitive, SourceProtocol, Specimen,
+    Provenance, ResultReport, SourceProtocol, Specimen,
 };
 
 /// The envelope, borrowing everything it can from the event.
@@ -260,7 +259,10 @@ pub(super) fn encode(
 fn write_results(payload: &mut Vec<u8>, report: &ResultReport, parts: &EnvelopeParts<'_>) {
     let config = parts.config;
     let mut tokens = config.tokens().session();
-    let result_ids = result_ids(report, config, parts.slug, &mut tokens);
+    let privacy = config.privacy();
+    let mut ids = TokenList::new();
+    let (site, slug) = (config.site().as_str(), parts.slug.as_str());
+    result_ids(report, site, slug, &mut tokens, &mut ids);
     let envelope = ResultsEnvelope {
         schema: schema_name(EventKind::Results),
         msg_id: &parts.msg_id,
@@ -271,17 +273,22 @@ fn write_results(payload: &mut Vec<u8>, report: &ResultReport, parts: &EnvelopeP
         area: parts.area,
         privacy: config.privacy(),
         token_kid: config.key().map(|key| key.key_id()),
-        result_ids: &result_ids,
+        result_ids: ids.as_slice(),
     };
-    let mut publish = Publish::new(config.privacy(), tokens);
-    match config.format() {
+    let mut publish = Publish::new(privacy, tokens);
+    let buffer = std::mem::take(payload);
+    *payload = match config.format() {
         PayloadFormat::Json => {
-            report::write_envelope(&mut JsonSink::new(payload), &envelope, report, &mut publish);
+            let mut sink = JsonSink::new(buffer);
+            report::write_envelope(&mut sink, &envelope, report, &mut publish);
+            sink.into_inner()
         }
         PayloadFormat::Cbor => {
-            report::write_envelope(&mut CborSink::new(payload), &envelope, report, &mut publish);
+            let mut sink = CborSink::new(buffer);
+            report::write_envelope(&mut sink, &envelope, report, &mut publish);
+            sink.into_inner()
         }
-    }
+    };
 }
 
 /// Builds the serde envelope of `event` (the reference shape) and hands it to `write`.
@@ -293,7 +300,12 @@ fn with_serde_envelope<R>(
     let config = parts.config;
     let tokens = config.tokens();
     let result_ids = match event {
-        LabEvent::Results(report) => result_ids(report, config, parts.slug, &mut tokens.session()),
+        LabEvent::Results(report) => {
+            let mut ids = TokenList::new();
+            let (site, slug) = (config.site().as_str(), parts.slug.as_str());
+            result_ids(report, site, slug, &mut tokens.session(), &mut ids);
+            ids.as_slice().to_vec()
+        }
         _ => Vec::new(),
     };
     let profile = config.privacy();
@@ -384,102 +396,6 @@ fn published_results<'e>(event: &'e LabEvent, config: &MappingConfig) -> Option<
     let mut report = report.clone();
     report.results.retain(|result| !preliminary(result));
     Some(Cow::Owned(LabEvent::Results(report)))
-}
-
-/// One id per result, stable across re-sends and corrections of the same result:
-/// a token over the site, the instrument slug, the specimen's first id, the placer
-/// order id, the test, its sub-id and whether it is a rerun. Results identical in
-/// all of these get an occurrence number.
-fn result_ids(
-    report: &ResultReport,
-    config: &MappingConfig,
-    slug: &Slug,
-    tokens: &mut TokenSession<'_>,
-) -> Vec<Token> {
-    let specimen = report
-        .specimen
-        .as_ref()
-        .and_then(|specimen| specimen.ids.first())
-        .map(Sensitive::expose);
-    let order = report
-        .order
-        .as_ref()
-        .and_then(|order| order.placer_id.as_ref())
-        .map(Sensitive::expose);
-    let (specimen_system, specimen_value) = id_parts(specimen);
-    let (order_system, order_value) = id_parts(order);
-    let site = config.site().as_str();
-    // The six parts every result of the report shares, joined once.
-    let shared = [
-        site,
-        slug.as_str(),
-        specimen_system,
-        specimen_value,
-        order_system,
-        order_value,
-    ];
-    // Each result's input is the shared one plus its own parts.
-    let mut joined = JoinedInput::of(&shared);
-    let shared_len = joined.as_ref().map_or(0, JoinedInput::len);
-    let mut ids: Vec<Token> = Vec::with_capacity(report.results.len());
-    for result in &report.results {
-        let system = result.test.system.uri();
-        let own = [
-            system.as_ref(),
-            result.test.code.as_str(),
-            result.sub_id.as_deref().unwrap_or(""),
-            if result.rerun { "rerun" } else { "" },
-        ];
-        let input = joined.as_mut().and_then(|input| {
-            input.truncate(shared_len);
-            for part in own {
-                input.push(b"|")?;
-                input.push(part.as_bytes())?;
-            }
-            Some(&*input)
-        });
-        let [
-            site,
-            slug,
-            specimen_system,
-            specimen_value,
-            order_system,
-            order_value,
-        ] = shared;
-        let [system, code, sub_id, rerun] = own;
-        let parts = [
-            site,
-            slug,
-            specimen_system,
-            specimen_value,
-            order_system,
-            order_value,
-            system,
-            code,
-            sub_id,
-            rerun,
-        ];
-        let mut id = match input {
-            Some(input) => tokens.joined_token(prefix::RESULT, input),
-            None => tokens.inline_token(prefix::RESULT, &parts),
-        };
-        let mut occurrence = 1usize;
-        while ids.contains(&id) {
-            occurrence += 1;
-            let number = occurrence.to_string();
-            let numbered: Vec<&str> = parts.iter().copied().chain([number.as_str()]).collect();
-            id = tokens.inline_token(prefix::RESULT, &numbered);
-        }
-        ids.push(id);
-    }
-    ids
-}
-
-/// The system (assigning authority) and value of an identifier, empty when absent.
-fn id_parts(id: Option<&Identifier>) -> (&str, &str) {
-    id.map_or(("", ""), |id| {
-        (id.assigner.as_deref().unwrap_or(""), id.value.as_str())
-    })
 }
 
 /// The tokens `id-only` publishes.

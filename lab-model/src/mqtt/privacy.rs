@@ -7,7 +7,8 @@ use std::sync::MutexGuard;
 use serde::{Deserialize, Serialize};
 
 use self::prefix::Prefix;
-use super::keyed_hash::{CacheSets, KeyedHash, MAX_CACHED_INPUT, TokenCache};
+pub(crate) use super::keyed_hash::JoinedInput;
+use super::keyed_hash::{CacheSets, KeyedHash, TokenCache};
 use crate::{
     Container, Identifier, LabEvent, LabResult, Order, Patient, Sensitive, Specimen, SpecimenQuery,
 };
@@ -153,135 +154,73 @@ pub(crate) mod prefix {
     pub(crate) const RESULT: Prefix = b"rs_";
 }
 
-/// A token: a 3-character prefix and 26 base32 characters, inline.
+/// A token: a 3-character prefix and 26 base32 characters, inline. The two parts
+/// stay apart (the body as the cache holds it, the prefix a constant), so making a
+/// token and writing it copy whole blocks, never a block assembled from pieces just
+/// written.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Token([u8; 3 + TOKEN_BODY]);
+pub(crate) struct Token {
+    prefix: Prefix,
+    body: Body,
+}
 
 impl Token {
-    fn new(prefix: Prefix, body: &[u8; TOKEN_BODY]) -> Self {
-        let mut bytes = [0u8; 3 + TOKEN_BODY];
-        if let Some((head, tail)) = bytes.split_first_chunk_mut::<3>() {
-            *head = *prefix;
-            if let Ok(tail) = <&mut [u8; TOKEN_BODY]>::try_from(tail) {
-                *tail = *body;
-            }
+    #[inline]
+    fn new(prefix: Prefix, body: &Body) -> Self {
+        Self {
+            prefix,
+            body: *body,
         }
-        Self(bytes)
     }
 
-    /// The token's bytes: ASCII.
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.0
+    /// The prefix: ASCII.
+    pub(crate) fn prefix(&self) -> &[u8; 3] {
+        self.prefix
     }
 
-    pub(crate) fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or_default()
+    /// The base32 body: ASCII.
+    pub(crate) fn body(&self) -> &[u8] {
+        self.body.get(..TOKEN_BODY).unwrap_or_default()
+    }
+
+    /// The token's text.
+    pub(crate) fn text(&self) -> [u8; 3 + TOKEN_BODY] {
+        let mut text = [0u8; 3 + TOKEN_BODY];
+        if let Some((head, tail)) = text.split_first_chunk_mut::<3>() {
+            *head = *self.prefix;
+            tail.copy_from_slice(self.body());
+        }
+        text
+    }
+
+    pub(crate) fn string(self) -> String {
+        String::from_utf8_lossy(&self.text()).into_owned()
     }
 }
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
+        fmt::Debug::fmt(&self.string(), f)
     }
 }
 
 impl Serialize for Token {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+        let text = self.text();
+        // Prefixes and base32 are ASCII.
+        serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 
 /// The base32 characters of a token: 128 bits in 5-bit groups.
 pub(crate) const TOKEN_BODY: usize = 26;
 
-/// A token's input: its parts joined by `|`, as the MAC reads them, on the stack.
-/// Longer inputs than [`MAX_CACHED_INPUT`] are not joined (`None`).
-#[derive(Clone)]
-pub(crate) struct JoinedInput {
-    bytes: [u8; MAX_CACHED_INPUT],
-    len: usize,
-}
+/// Room for a token body: 32 bytes, zeros after the [`TOKEN_BODY`] characters, so a
+/// body moves as two 16-byte words.
+pub(crate) const BODY_ROOM: usize = 32;
 
-impl JoinedInput {
-    pub(crate) fn new() -> Self {
-        Self {
-            bytes: [0; MAX_CACHED_INPUT],
-            len: 0,
-        }
-    }
-
-    /// Joins `parts`, or `None` when they do not fit.
-    pub(crate) fn of(parts: &[&str]) -> Option<Self> {
-        let mut input = Self::new();
-        for (index, part) in parts.iter().enumerate() {
-            if index > 0 {
-                input.push(b"|")?;
-            }
-            input.push(part.as_bytes())?;
-        }
-        Some(input)
-    }
-
-    /// Appends bytes, or `None` when they do not fit.
-    pub(crate) fn push(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.len.checked_add(bytes.len())?;
-        copy_short(self.bytes.get_mut(self.len..end)?, bytes);
-        self.len = end;
-        Some(())
-    }
-
-    /// Its length, to [`Self::truncate`] back to.
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Drops what was pushed after `len`.
-    pub(crate) fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
-    }
-}
-
-/// `to.copy_from_slice(from)` for slices of equal length, without a `memcpy` call
-/// for the short parts of a token input: up to 16 bytes move as two overlapping
-/// fixed-size words.
-fn copy_short(to: &mut [u8], from: &[u8]) {
-    fn words<const N: usize>(to: &mut [u8], from: &[u8]) -> bool {
-        match (
-            from.first_chunk::<N>(),
-            from.last_chunk::<N>(),
-            to.len() == from.len(),
-        ) {
-            (Some(first), Some(last), true) => {
-                if let Some(head) = to.first_chunk_mut::<N>() {
-                    *head = *first;
-                }
-                if let Some(tail) = to.last_chunk_mut::<N>() {
-                    *tail = *last;
-                }
-                true
-            }
-            _ => false,
-        }
-    }
-    let done = match from.len() {
-        0..4 => {
-            for (to, from) in to.iter_mut().zip(from) {
-                *to = *from;
-            }
-            to.len() == from.len()
-        }
-        4..8 => words::<4>(to, from),
-        8..=16 => words::<8>(to, from),
-        _ => false,
-    };
-    if !done && to.len() == from.len() {
-        to.copy_from_slice(from);
-    }
-}
+/// A token body in its room.
+pub(crate) type Body = [u8; BODY_ROOM];
 
 impl Tokenizer {
     pub(crate) fn new(key: Option<&PseudonymKey>) -> Self {
@@ -305,19 +244,13 @@ impl Tokenizer {
     /// in lowercase unpadded base32 (26 characters). Without a key (only under the
     /// `full` profile, where the ids themselves are published) plain SHA-256.
     pub(crate) fn token(&self, prefix: Prefix, parts: &[&str]) -> String {
-        self.session()
-            .inline_token(prefix, parts)
-            .as_str()
-            .to_owned()
+        self.session().inline_token(prefix, parts).string()
     }
 
     /// The token of an identifier: `system|value`, where the system is the
     /// assigning authority when the instrument sent one.
     pub(crate) fn identifier(&self, prefix: Prefix, id: &Identifier) -> String {
-        self.session()
-            .inline_identifier(prefix, id)
-            .as_str()
-            .to_owned()
+        self.session().inline_identifier(prefix, id).string()
     }
 
     /// Tokens for one mapping, with the cache locked once for all of them.
@@ -339,18 +272,21 @@ pub(crate) struct TokenSession<'t> {
 impl TokenSession<'_> {
     /// [`Tokenizer::token`] without the allocation.
     pub(crate) fn inline_token(&mut self, prefix: Prefix, parts: &[&str]) -> Token {
-        match JoinedInput::of(parts) {
-            Some(input) => self.joined_token(prefix, &input),
+        let mut input = JoinedInput::new();
+        match input.join(parts) {
+            Some(()) => self.joined_token(prefix, &input),
             // Too long to cache: hashed straight from the parts.
-            None => Token::new(prefix, &base32_body(&self.hash.digest(parts))),
+            None => Token::new(prefix, &base32_body(digest_bits(&self.hash.digest(parts)))),
         }
     }
 
     /// The token of an input already joined, from the cache when it is there.
+    /// (Inlined into its callers, the result-id loop first: the lookup then stays
+    /// in the loop's registers instead of a returned token being copied about.)
+    #[inline(always)]
     pub(crate) fn joined_token(&mut self, prefix: Prefix, input: &JoinedInput) -> Token {
-        let input = input.as_bytes();
         let hash = self.hash;
-        let compute = || base32_body(&hash.digest_bytes(input));
+        let compute = || base32_body(hash.token_bits(input));
         let body = match &mut self.cache {
             Some(cache) => cache.get_or_insert(input, compute),
             None => compute(),
@@ -364,36 +300,91 @@ impl TokenSession<'_> {
     }
 }
 
-/// RFC 4648 base32, lowercase, without padding, of the first 128 bits of a digest:
-/// three groups of 5 bytes (8 characters each), then the last byte (2 characters).
-fn base32_body(digest: &[u8; 32]) -> [u8; TOKEN_BODY] {
-    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let symbol = |bits: u64| {
-        ALPHABET
-            .get(usize::try_from(bits & 31).unwrap_or(0))
-            .copied()
-            .unwrap_or(b'a')
-    };
-    let mut body = [0u8; TOKEN_BODY];
-    let (groups, _) = digest.as_chunks::<5>();
-    let (out_groups, out_rest) = body.as_chunks_mut::<8>();
-    for (group, out) in groups.iter().zip(out_groups.iter_mut()) {
-        let mut word = [0u8; 8];
-        if let Some(low) = word.get_mut(3..) {
-            low.copy_from_slice(group);
-        }
-        let bits = u64::from_be_bytes(word);
-        for (index, slot) in out.iter_mut().enumerate() {
-            *slot = symbol(bits >> (35 - 5 * index));
+/// Tokens in order, the first [`TokenList::INLINE`] on the stack: a report's result
+/// ids without an allocation.
+pub(crate) struct TokenList {
+    inline: [Token; TokenList::INLINE],
+    len: usize,
+    /// All of them, once there are more than fit inline.
+    spilled: Vec<Token>,
+}
+
+impl TokenList {
+    const INLINE: usize = 8;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            inline: [Token::new(prefix::RESULT, &[0; BODY_ROOM]); Self::INLINE],
+            len: 0,
+            spilled: Vec::new(),
         }
     }
-    // The 16th byte: 8 bits as two symbols, the second padded with 2 zero bits.
-    let last = u64::from(digest.get(15).copied().unwrap_or(0));
-    if let [first, second] = out_rest {
-        *first = symbol(last >> 3);
-        *second = symbol(last << 2);
+
+    pub(crate) fn push(&mut self, token: Token) {
+        if self.spilled.is_empty() {
+            if let Some(slot) = self.inline.get_mut(self.len) {
+                *slot = token;
+                self.len += 1;
+                return;
+            }
+            self.spilled.extend_from_slice(&self.inline);
+        }
+        self.spilled.push(token);
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Token] {
+        if self.spilled.is_empty() {
+            self.inline.get(..self.len).unwrap_or_default()
+        } else {
+            &self.spilled
+        }
+    }
+}
+
+/// RFC 4648 base32, lowercase, without padding, of the first 128 bits of a digest
+/// (as big-endian words): 26 characters, zeros after them. Eight 5-bit groups at a
+/// time are spread to the bytes of a word and turned into letters (`a`-`z` for 0 to
+/// 25) and digits (`2`-`7` for 26 to 31) with word arithmetic.
+fn base32_body(bits: [u32; 4]) -> Body {
+    let [a, b, c, d] = bits.map(u128::from);
+    let bits = (a << 96) | (b << 64) | (c << 32) | d;
+    // Eight 5-bit values, the first (most significant) to the first byte.
+    let spread = |group: u64| {
+        (0..8).fold(0u64, |word, index| {
+            word | (((group >> (35 - 5 * index)) & 31) << (8 * index))
+        })
+    };
+    // 0..=25 → b'a'.., 26..=31 → b'2'..: add `a`, and take 73 back from the bytes
+    // of 26 and more (those that reach 128 when 102 is added). No byte carries.
+    let ascii = |values: u64| {
+        let high = ((values + 0x6666_6666_6666_6666) >> 7) & 0x0101_0101_0101_0101;
+        values + 0x6161_6161_6161_6161 - high * 73
+    };
+    let groups = [88u32, 48, 8].map(|shift| ((bits >> shift) as u64) & 0xff_ffff_ffff);
+    // The last 8 bits: two characters, the second padded with 2 zero bits.
+    let last = (bits as u64) & 0xff;
+    let tail = ascii((last >> 3) | ((last & 7) << 10)) & 0xffff;
+    let words = [
+        ascii(spread(groups[0])),
+        ascii(spread(groups[1])),
+        ascii(spread(groups[2])),
+        tail,
+    ];
+    let mut body = [0u8; BODY_ROOM];
+    for (chunk, word) in body.as_chunks_mut::<8>().0.iter_mut().zip(words) {
+        *chunk = word.to_le_bytes();
     }
     body
+}
+
+/// The first 128 bits of a digest as big-endian words.
+fn digest_bits(digest: &[u8; 32]) -> [u32; 4] {
+    let (words, _) = digest.as_chunks::<4>();
+    let mut bits = [0u32; 4];
+    for (bits, word) in bits.iter_mut().zip(words) {
+        *bits = u32::from_be_bytes(*word);
+    }
+    bits
 }
 
 /// RFC 4648 base32, lowercase, without padding.
@@ -619,29 +610,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn short_copies_copy_every_length() {
-        let from: Vec<u8> = (1..=40).collect();
-        for len in 0..=40 {
-            let mut to = vec![0u8; len];
-            copy_short(&mut to, &from[..len]);
-            assert_eq!(to, &from[..len], "{len}");
-        }
-        let mut input = JoinedInput::of(&["a", "bcdefghijk"]).unwrap();
-        let len = input.len();
-        input.push(b"|tail").unwrap();
-        input.truncate(len);
-        assert_eq!(input.as_bytes(), b"a|bcdefghijk");
-        assert!(JoinedInput::of(&["x"; MAX_CACHED_INPUT]).is_none());
-    }
-
     proptest::proptest! {
         #[test]
         fn token_bodies_are_base32_of_the_first_128_bits(digest in proptest::prelude::any::<[u8; 32]>()) {
             let mut expected = String::new();
             push_base32(&mut expected, &digest[..16]);
-            let body = base32_body(&digest);
-            proptest::prop_assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
+            let body = base32_body(digest_bits(&digest));
+            proptest::prop_assert_eq!(std::str::from_utf8(&body[..TOKEN_BODY]).unwrap(), expected);
+            proptest::prop_assert_eq!(&body[TOKEN_BODY..], &[0; BODY_ROOM - TOKEN_BODY][..]);
         }
     }
 

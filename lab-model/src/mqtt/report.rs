@@ -16,6 +16,7 @@ use super::privacy::prefix::Prefix;
 use super::privacy::{PrivacyProfile, Token, TokenSession, prefix};
 use super::sink::{Key, Sink, key};
 use super::topic::Slug;
+use crate::coding::SystemUri;
 use crate::{
     CodeSystem, Coding, Container, Identifier, Instrument, LabResult, LabTimestamp, Order, Patient,
     PersonName, PreparationItem, PreparationStep, Provenance, Quantity, ReferenceRange,
@@ -136,7 +137,8 @@ pub(super) fn write_envelope<S: Sink>(
     let mut map = Map::new(sink);
     map.key(key!("schema"))
         .clean_text(envelope.schema.as_bytes());
-    map.text(key!("msg_id"), envelope.msg_id.as_str());
+    map.key(key!("msg_id"))
+        .text_bytes(envelope.msg_id.as_bytes());
     map.key(key!("sent_at")).timestamp(envelope.sent_at);
     write_source(
         map.key(key!("source")),
@@ -160,7 +162,7 @@ pub(super) fn write_envelope<S: Sink>(
         .clean_text(envelope.privacy.as_str().as_bytes());
     map.opt_text(key!("token_kid"), envelope.token_kid);
     map.list(key!("result_ids"), envelope.result_ids, |sink, id| {
-        sink.clean_text(id.as_bytes());
+        sink.token(id);
     });
     write_report(map.key(key!("body")), report, publish);
     map.end();
@@ -267,7 +269,7 @@ fn write_published_id<S: Sink>(
     }
     let token = publish.tokens.inline_identifier(token_prefix, id);
     let mut map = Map::new(sink);
-    map.key(key!("value")).clean_text(token.as_bytes());
+    map.key(key!("value")).token(&token);
     if let Some(kind) = &id.kind {
         map.text(key!("kind"), kind.code());
     }
@@ -284,7 +286,7 @@ fn write_published_text<S: Sink>(
 ) {
     if publish.protects {
         let token = publish.tokens.inline_token(token_prefix, &["", text]);
-        sink.clean_text(token.as_bytes());
+        sink.token(&token);
     } else {
         sink.text(text);
     }
@@ -611,10 +613,20 @@ fn coding_fields<S: Sink>(map: &mut Map<'_, S>, coding: &Coding) {
     map.opt_text(key!("display"), display.as_deref());
 }
 
-/// The system's URI; only HL7 tables and named local systems format one.
+/// The system's URI, put together on the stack (`CodeSystem::uri` formats a
+/// `String` for HL7 tables and named local systems).
 #[inline]
 fn write_code_system<S: Sink>(sink: &mut S, system: &CodeSystem) {
-    sink.text(&system.uri());
+    let uri = SystemUri::of(system);
+    if let Some(whole) = uri.whole() {
+        sink.text(whole);
+        return;
+    }
+    let mut buffer = [0u8; 64];
+    match uri.join(&mut buffer) {
+        Some(joined) => sink.text_bytes(joined),
+        None => sink.text(&system.uri()),
+    }
 }
 
 fn write_unit<S: Sink>(sink: &mut S, unit: &Unit) {

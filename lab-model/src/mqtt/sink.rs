@@ -13,6 +13,7 @@ use std::ops::Range;
 
 use super::cbor;
 use super::json;
+use super::privacy::{TOKEN_BODY, Token};
 use crate::{LabTimestamp, Precision};
 
 /// A map key, pre-encoded for both formats: `json` is `"name":`, `cbor` the text
@@ -74,9 +75,13 @@ pub(super) trait Sink {
     fn array_end(&mut self);
     /// Any text.
     fn text(&mut self, text: &str);
+    /// Text as its UTF-8 bytes (which may need JSON escapes).
+    fn text_bytes(&mut self, text: &[u8]);
     /// Text that no JSON string escape applies to (printable ASCII without `"`
     /// or `\`), by construction of its type: tokens, slugs, timestamps.
     fn clean_text(&mut self, text: &[u8]);
+    /// A token (ASCII, no JSON escapes).
+    fn token(&mut self, token: &Token);
     /// An unsigned integer.
     fn uint(&mut self, value: u64);
     /// `true` or `false`.
@@ -154,35 +159,31 @@ impl Iso8601 {
             Precision::Second => 5,
             Precision::Fraction(digits) => 5 + u32::from(digits),
         };
-        text.number(naive.year().unsigned_abs(), 4);
+        text.four_digits(naive.year().unsigned_abs());
         if rank >= 1 {
             text.push(b'-');
-            text.number(naive.month(), 2);
+            text.two_digits(naive.month());
         }
         if rank >= 2 {
             text.push(b'-');
-            text.number(naive.day(), 2);
+            text.two_digits(naive.day());
         }
         if rank >= 3 {
             text.push(b'T');
-            text.number(naive.hour(), 2);
+            text.two_digits(naive.hour());
         }
         if rank >= 4 {
             text.push(b':');
-            text.number(naive.minute(), 2);
+            text.two_digits(naive.minute());
         }
         if rank >= 5 {
             text.push(b':');
-            text.number(naive.second() + naive.nanosecond() / NANOS_PER_SECOND, 2);
+            text.two_digits(naive.second() + naive.nanosecond() / NANOS_PER_SECOND);
         }
         let digits = precision.fraction_digits();
         if digits > 0 {
             text.push(b'.');
-            let step = 10u32.pow(9 - u32::from(digits.min(9)));
-            text.number(
-                naive.nanosecond() % NANOS_PER_SECOND / step,
-                u32::from(digits),
-            );
+            text.fraction(naive.nanosecond() % NANOS_PER_SECOND, digits);
         }
         if let Some(offset) = timestamp.offset() {
             let seconds = offset.local_minus_utc();
@@ -191,9 +192,9 @@ impl Iso8601 {
             } else {
                 text.push(if seconds < 0 { b'-' } else { b'+' });
                 let seconds = seconds.unsigned_abs();
-                text.number(seconds / 3600, 2);
+                text.two_digits(seconds / 3600);
                 text.push(b':');
-                text.number(seconds / 60 % 60, 2);
+                text.two_digits(seconds / 60 % 60);
             }
         }
         text
@@ -206,13 +207,30 @@ impl Iso8601 {
         }
     }
 
-    /// The last `width` decimal digits of `value` (at most 10), zero-padded.
-    fn number(&mut self, value: u32, width: u32) {
-        let mut divisor = 10u32.pow(width.saturating_sub(1).min(9));
-        while divisor > 0 {
+    /// The last two decimal digits of `value`, zero-padded (constant divisors: the
+    /// compiler multiplies instead of dividing).
+    fn two_digits(&mut self, value: u32) {
+        self.push(b'0' + (value / 10 % 10) as u8);
+        self.push(b'0' + (value % 10) as u8);
+    }
+
+    /// The last four decimal digits of `value`, zero-padded.
+    fn four_digits(&mut self, value: u32) {
+        self.two_digits(value / 100);
+        self.two_digits(value);
+    }
+
+    /// The first `digits` (1 to 9) digits of a nanosecond count below 10⁹.
+    fn fraction(&mut self, nanos: u32, digits: u8) {
+        let mut all = [0u8; 9];
+        let mut rest = nanos;
+        for slot in all.iter_mut().rev() {
             // A digit: below 10.
-            self.push(b'0' + (value / divisor % 10) as u8);
-            divisor /= 10;
+            *slot = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        for &digit in all.iter().take(usize::from(digits.min(9))) {
+            self.push(digit);
         }
     }
 
@@ -222,21 +240,29 @@ impl Iso8601 {
 }
 
 /// Compact JSON, as `serde_json::to_writer` writes it.
-pub(super) struct JsonSink<'o> {
-    out: &'o mut Vec<u8>,
+pub(super) struct JsonSink {
+    /// Owned while writing: the compiler then knows that writing the bytes does not
+    /// change the `Vec`'s length and capacity, and keeps them in registers.
+    out: Vec<u8>,
     timestamps: TimestampMemo,
 }
 
-impl<'o> JsonSink<'o> {
-    pub(super) fn new(out: &'o mut Vec<u8>) -> Self {
+impl JsonSink {
+    /// Appends to `out`.
+    pub(super) fn new(out: Vec<u8>) -> Self {
         Self {
             out,
             timestamps: TimestampMemo::default(),
         }
     }
+
+    /// The payload.
+    pub(super) fn into_inner(self) -> Vec<u8> {
+        self.out
+    }
 }
 
-impl Sink for JsonSink<'_> {
+impl Sink for JsonSink {
     #[inline]
     fn map_start(&mut self) -> usize {
         self.out.push(b'{');
@@ -248,7 +274,8 @@ impl Sink for JsonSink<'_> {
         if index > 0 {
             self.out.push(b',');
         }
-        // A constant: the copy compiles to stores, not a `memcpy` call.
+        // A constant: the copy compiles to stores, not a `memcpy` call. (Choosing
+        // between `"k":` and `,"k":` instead makes its length variable: a call.)
         self.out.extend_from_slice(key.json);
     }
 
@@ -274,23 +301,34 @@ impl Sink for JsonSink<'_> {
         self.out.push(b']');
     }
 
-    #[inline]
+    #[inline(always)]
     fn text(&mut self, text: &str) {
-        json::write_str(self.out, text);
+        json::write_str(&mut self.out, text);
+    }
+
+    #[inline]
+    fn text_bytes(&mut self, text: &[u8]) {
+        json::write_bytes_str(&mut self.out, text);
+    }
+
+    #[inline]
+    fn token(&mut self, token: &Token) {
+        let out = &mut self.out;
+        out.reserve(2 + 3 + TOKEN_BODY);
+        out.push(b'"');
+        out.extend_from_slice(token.prefix());
+        out.extend_from_slice(token.body());
+        out.push(b'"');
     }
 
     #[inline]
     fn clean_text(&mut self, text: &[u8]) {
-        let out = &mut *self.out;
-        out.reserve(text.len() + 2);
-        out.push(b'"');
-        json::extend_short(out, text);
-        out.push(b'"');
+        json::write_clean_str(&mut self.out, text);
     }
 
     #[inline]
     fn uint(&mut self, value: u64) {
-        json::write_u64(self.out, value);
+        json::write_u64(&mut self.out, value);
     }
 
     #[inline]
@@ -300,33 +338,37 @@ impl Sink for JsonSink<'_> {
     }
 
     fn timestamp(&mut self, timestamp: &LabTimestamp) {
-        self.timestamps.write(self.out, timestamp, |out, text| {
-            out.reserve(text.len() + 2);
-            out.push(b'"');
-            out.extend_from_slice(text);
-            out.push(b'"');
-        });
+        self.timestamps
+            .write(&mut self.out, timestamp, json::write_clean_str);
     }
 }
 
 /// CBOR, as `ciborium::into_writer` writes it: structs are maps of the number of
 /// fields written, which is only known at the end, so a map starts with a one-byte
 /// head that is patched then (or widened, for 24 entries or more).
-pub(super) struct CborSink<'o> {
-    out: &'o mut Vec<u8>,
+pub(super) struct CborSink {
+    /// Owned while writing: the compiler then knows that writing the bytes does not
+    /// change the `Vec`'s length and capacity, and keeps them in registers.
+    out: Vec<u8>,
     timestamps: TimestampMemo,
 }
 
-impl<'o> CborSink<'o> {
-    pub(super) fn new(out: &'o mut Vec<u8>) -> Self {
+impl CborSink {
+    /// Appends to `out`.
+    pub(super) fn new(out: Vec<u8>) -> Self {
         Self {
             out,
             timestamps: TimestampMemo::default(),
         }
     }
+
+    /// The payload.
+    pub(super) fn into_inner(self) -> Vec<u8> {
+        self.out
+    }
 }
 
-impl CborSink<'_> {
+impl CborSink {
     /// A map of 24 entries or more: its head needs more than the placeholder byte.
     #[cold]
     fn widen_map_head(&mut self, start: usize, entries: usize) {
@@ -337,7 +379,7 @@ impl CborSink<'_> {
     }
 }
 
-impl Sink for CborSink<'_> {
+impl Sink for CborSink {
     #[inline]
     fn map_start(&mut self) -> usize {
         let start = self.out.len();
@@ -364,7 +406,7 @@ impl Sink for CborSink<'_> {
 
     #[inline]
     fn array_start(&mut self, len: usize) {
-        cbor::write_head(self.out, cbor::major::ARRAY, len as u64);
+        cbor::write_head(&mut self.out, cbor::major::ARRAY, len as u64);
     }
 
     #[inline]
@@ -375,17 +417,33 @@ impl Sink for CborSink<'_> {
 
     #[inline]
     fn text(&mut self, text: &str) {
-        cbor::write_text(self.out, text);
+        cbor::write_text(&mut self.out, text);
+    }
+
+    #[inline]
+    fn text_bytes(&mut self, text: &[u8]) {
+        cbor::write_text_bytes(&mut self.out, text);
+    }
+
+    #[inline]
+    fn token(&mut self, token: &Token) {
+        // RFC 8949 §3.1: a text of 24 to 255 bytes has its length in one more byte.
+        const HEAD: [u8; 2] = [(cbor::major::TEXT << 5) | 24, (3 + TOKEN_BODY) as u8];
+        let out = &mut self.out;
+        out.reserve(2 + 3 + TOKEN_BODY);
+        out.extend_from_slice(&HEAD);
+        out.extend_from_slice(token.prefix());
+        out.extend_from_slice(token.body());
     }
 
     #[inline]
     fn clean_text(&mut self, text: &[u8]) {
-        cbor::write_text_bytes(self.out, text);
+        cbor::write_text_bytes(&mut self.out, text);
     }
 
     #[inline]
     fn uint(&mut self, value: u64) {
-        cbor::write_head(self.out, cbor::major::UNSIGNED, value);
+        cbor::write_head(&mut self.out, cbor::major::UNSIGNED, value);
     }
 
     #[inline]
@@ -395,7 +453,7 @@ impl Sink for CborSink<'_> {
 
     fn timestamp(&mut self, timestamp: &LabTimestamp) {
         self.timestamps
-            .write(self.out, timestamp, cbor::write_text_bytes);
+            .write(&mut self.out, timestamp, cbor::write_text_bytes);
     }
 }
 
@@ -454,14 +512,14 @@ mod tests {
 
     #[test]
     fn big_cbor_maps_get_a_wider_head() {
-        let mut out = Vec::new();
-        let mut sink = CborSink::new(&mut out);
+        let mut sink = CborSink::new(Vec::new());
         let start = sink.map_start();
         for index in 0..30 {
             sink.key(key!("k"), index);
             sink.uint(index as u64);
         }
         sink.map_end(start, 30);
+        let out = sink.into_inner();
         assert_eq!(out.first(), Some(&0xb8));
         assert_eq!(out.get(1), Some(&30));
         assert_eq!(out.get(2..4), Some(&b"\x61k"[..]));

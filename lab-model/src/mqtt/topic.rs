@@ -100,6 +100,18 @@ impl TopicName {
 
     /// Validates `name` without allocating.
     pub fn check(name: &str) -> Result<(), TopicError> {
+        // Valid names (all that a mapper builds) are confirmed eight bytes at a
+        // time; anything else goes through the byte-wise check, which names the
+        // first broken rule.
+        if valid_by_words(name.as_bytes()) {
+            return Ok(());
+        }
+        Self::check_bytewise(name)
+    }
+
+    /// [`Self::check`] one byte at a time: the rules in order, the first broken
+    /// one reported.
+    fn check_bytewise(name: &str) -> Result<(), TopicError> {
         if name.is_empty() {
             return Err(TopicError::Empty);
         }
@@ -147,6 +159,66 @@ impl TopicName {
     pub fn levels(&self) -> std::str::Split<'_, char> {
         self.0.split('/')
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each zero byte of `word`, exactly (no borrow between bytes).
+#[inline]
+fn zero_bytes(word: u64) -> u64 {
+    !(((word & LOWS) + LOWS) | word) & HIGHS
+}
+
+/// The high bit of each byte of `word` in `low..=high`; every byte of `word` must
+/// be ASCII (below 0x80), so no sum carries into the next byte.
+#[inline]
+fn bytes_in(word: u64, low: u8, high: u8) -> u64 {
+    let at_least_low = word + ONES * u64::from(0x80 - low);
+    let above_high = word + ONES * u64::from(0x7f - high);
+    at_least_low & !above_high & HIGHS
+}
+
+/// Whether `name` passes every rule of [`TopicName::check`], decided eight bytes at
+/// a time: ASCII, only `a-z 0-9 . _ - /`, no leading, trailing or doubled `/`, at
+/// most [`MAX_TOPIC_LEVELS`] levels. `false` for any name that breaks a rule.
+fn valid_by_words(name: &[u8]) -> bool {
+    if name.is_empty()
+        || name.len() > MAX_TOPIC_BYTES
+        || name.first() == Some(&b'/')
+        || name.last() == Some(&b'/')
+    {
+        return false;
+    }
+    let (words, tail) = name.as_chunks::<8>();
+    // The tail padded with a letter, which breaks no rule.
+    let mut last = [b'a'; 8];
+    if let Some(room) = last.get_mut(..tail.len()) {
+        room.copy_from_slice(tail);
+    }
+    let mut slashes = 0u32;
+    let mut after_slash = false;
+    for word in words.iter().chain([&last]) {
+        let word = u64::from_le_bytes(*word);
+        if word & HIGHS != 0 {
+            return false;
+        }
+        // `-` `.` `/` and the digits are 0x2d..=0x39.
+        let allowed = bytes_in(word, b'a', b'z')
+            | bytes_in(word, b'-', b'9')
+            | zero_bytes(word ^ (ONES * u64::from(b'_')));
+        let slash = zero_bytes(word ^ (ONES * u64::from(b'/')));
+        // A `/` right after a `/`: within the word (the lower byte comes first),
+        // or across the word boundary.
+        let doubled = (slash & (slash << 8)) != 0 || (after_slash && slash & 0x80 != 0);
+        if allowed != HIGHS || doubled {
+            return false;
+        }
+        after_slash = slash >> 63 != 0;
+        slashes += slash.count_ones();
+    }
+    (slashes as usize) < MAX_TOPIC_LEVELS
 }
 
 /// Names the MQTT rule a refused byte breaks, most specific first.
@@ -461,6 +533,47 @@ fn remap_skeleton_error(error: TopicError, pieces: &[Piece]) -> TopicError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The word-wise check accepts exactly what the byte-wise one accepts.
+        #[test]
+        fn the_word_check_agrees_with_the_byte_check(
+            name in "[a-c0-9._/+#$ \\-]{0,40}|[a-z/]{0,80}|(lab/[a-z]{1,9}){0,9}|.{0,20}",
+        ) {
+            proptest::prop_assert_eq!(
+                valid_by_words(name.as_bytes()),
+                TopicName::check_bytewise(&name).is_ok(),
+                "{:?}", name
+            );
+        }
+    }
+
+    #[test]
+    fn the_word_check_sees_every_byte_position() {
+        for len in 1..=40 {
+            let valid = "a".repeat(len);
+            assert!(valid_by_words(valid.as_bytes()), "{len}");
+            for at in 0..len {
+                for bad in [
+                    b'+', b'#', b'A', b' ', 0, 0x7f, b'`', b'{', b',', b':', b'@', b'^',
+                ] {
+                    let mut name = valid.clone().into_bytes();
+                    name[at] = bad;
+                    assert!(!valid_by_words(&name), "{len} {at} {bad}");
+                }
+                if at > 0 && at + 1 < len {
+                    let mut name = valid.clone().into_bytes();
+                    name[at] = b'/';
+                    assert!(valid_by_words(&name), "{len} {at}");
+                    name[at + 1] = b'/';
+                    assert!(!valid_by_words(&name), "{len} {at} //");
+                }
+            }
+        }
+        assert!(valid_by_words(b"a/b/c/d/e/f/g"));
+        assert!(!valid_by_words(b"a/b/c/d/e/f/g/h"));
+        assert!(!valid_by_words("é".as_bytes()));
+    }
 
     #[test]
     fn accepts_the_documented_topics() {

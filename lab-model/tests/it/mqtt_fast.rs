@@ -305,3 +305,120 @@ proptest! {
         }
     }
 }
+
+/// RFC 4648 base32, lowercase, unpadded: the token alphabet, written plainly.
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut bits = 0u32;
+    let mut buffer = 0u32;
+    let mut out = String::new();
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+/// A result id as the mapping documents it, computed with the `hmac` crate.
+fn oracle_result_id(key: &[u8], parts: &[&str]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(parts.join("|").as_bytes());
+    format!("rs_{}", base32(&mac.finalize().into_bytes()[..16]))
+}
+
+/// Result ids whose inputs take one, two or three SHA-256 blocks, or are too long
+/// for the token cache (and are hashed from their parts), with repeated results:
+/// the ids of the payload are the documented HMAC, cached or not, and the
+/// identifier tokens are those of the documented `|value` inputs.
+#[test]
+fn result_ids_are_the_documented_hmac_at_every_input_length() {
+    let key: Vec<u8> = (0..16).collect();
+    let cached = config(PrivacyProfile::Pseudonymized, PayloadFormat::Json);
+    let uncached = cached.clone().with_token_cache(false);
+    let result = |code: &str| {
+        LabResult::new(
+            Coding::local(code),
+            ResultValue::Quantity(Quantity::new(Decimal::parse("1").unwrap())),
+            ResultStatus::from_code("F"),
+        )
+    };
+    // Systems whose URI the model formats, and a sub-id and a rerun.
+    let mut coded = result("X1");
+    coded.test.system = CodeSystem::Hl7Table(487);
+    coded.sub_id = Some("2".into());
+    let mut named = result("X2");
+    named.test.system = CodeSystem::Local("99ABB".into());
+    named.rerun = true;
+    let mut other = result("X3");
+    other.test.system = CodeSystem::Other("I10".into());
+    // "site-a|an-01||<specimen>||P-1|local|GLU||" is 31 bytes plus the specimen id.
+    for specimen_len in 0..=110 {
+        let specimen = "S".repeat(specimen_len);
+        let event = LabEvent::Results(ResultReport {
+            specimen: Some(Specimen {
+                ids: vec![Sensitive::new(Identifier::new(&specimen))],
+                ..Specimen::default()
+            }),
+            order: Some(Order {
+                placer_id: Some(Sensitive::new(Identifier::new("P-1"))),
+                ..Order::default()
+            }),
+            results: vec![
+                result("GLU"),
+                result("NA"),
+                result("GLU"),
+                result("GLU"),
+                coded.clone(),
+                named.clone(),
+                other.clone(),
+            ],
+            ..ResultReport::default()
+        });
+        let shared = ["site-a", "an-01", "", &specimen, "", "P-1"];
+        let own = |result: &LabResult, occurrence: Option<&'static str>| {
+            let system = result.test.system.uri();
+            let mut parts: Vec<&str> = shared.to_vec();
+            parts.extend([
+                system.as_ref(),
+                result.test.code.as_str(),
+                result.sub_id.as_deref().unwrap_or(""),
+                if result.rerun { "rerun" } else { "" },
+            ]);
+            parts.extend(occurrence);
+            oracle_result_id(&key, &parts)
+        };
+        let expected = [
+            own(&result("GLU"), None),
+            own(&result("NA"), None),
+            own(&result("GLU"), Some("2")),
+            own(&result("GLU"), Some("3")),
+            own(&coded, None),
+            own(&named, None),
+            own(&other, None),
+        ];
+        for config in [&cached, &uncached, &cached] {
+            let message = map_with(&event, config, 1);
+            let json: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+            let ids: Vec<&str> = json["result_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_str().unwrap())
+                .collect();
+            assert_eq!(ids, expected, "specimen of {specimen_len} bytes");
+            let specimen_token = json["body"]["specimen"]["ids"][0]["value"]
+                .as_str()
+                .unwrap();
+            let expected_token = oracle_result_id(&key, &["", &specimen]).replacen("rs_", "sp_", 1);
+            assert_eq!(specimen_token, expected_token, "{specimen_len}");
+        }
+    }
+}
