@@ -29,7 +29,7 @@ use labwire_model::{
     Instrument, Interpretation, LabEvent, LabResult, LabTimestamp, LoincCode, Order, Outcome,
     Patient, PersonName, Priority, Provenance, QcEvent, QcResult, ReferenceRange, ResultReport,
     ResultStatus, ResultValue, Sensitive, SourceProtocol, Specimen, SpecimenQuery, SpecimenRole,
-    SubstanceLot, SubstanceType, Unit,
+    SubstanceLot, SubstanceType, Text, Unit,
 };
 
 use std::borrow::Cow;
@@ -218,8 +218,8 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
     let mut last = RecordType::HEADER;
     // Comments on the header belong to every report of the message; comments on a
     // patient to every report of that patient.
-    let mut header_notes: Vec<String> = Vec::new();
-    let mut patient_notes: Vec<String> = Vec::new();
+    let mut header_notes: Vec<Text> = Vec::new();
+    let mut patient_notes: Vec<Text> = Vec::new();
     // Said about the message as a whole: added to every event at the end.
     let mut message_warnings: Vec<String> = Vec::new();
     let flush = |pending: &mut Option<Pending>, events: &mut Vec<LabEvent>| {
@@ -247,7 +247,8 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
                     provenance: provenance.clone(),
                     ..ResultReport::default()
                 };
-                report.provenance.location = Some(format!("O record {}", record.index()));
+                report.provenance.location =
+                    Some(Text::from_fmt(format_args!("O record {}", record.index())));
                 report
                     .notes
                     .extend(header_notes.iter().chain(&patient_notes).cloned());
@@ -334,7 +335,7 @@ pub fn to_events(message: &Message<'_>, dialect: &Dialect) -> Vec<LabEvent> {
                 let mut calibration = calibration_of_record(&record, dialect);
                 calibration.instrument = instrument.clone();
                 calibration.provenance = Provenance {
-                    location: Some(format!("M record {}", record.index())),
+                    location: Some(Text::from_fmt(format_args!("M record {}", record.index()))),
                     warnings: calibration.provenance.warnings,
                     ..provenance.clone()
                 };
@@ -434,8 +435,8 @@ fn results_under(message: &Message<'_>, order: usize) -> usize {
 }
 
 /// A field's decoded text, trimmed; `None` when blank.
-pub(crate) fn text(field: Field<'_>) -> Option<String> {
-    peek(field).map(Cow::into_owned)
+pub(crate) fn text(field: Field<'_>) -> Option<Text> {
+    peek(field).map(Text::from)
 }
 
 /// A field's decoded text, trimmed, and borrowed from the message when nothing
@@ -460,9 +461,9 @@ fn peek(field: Field<'_>) -> Option<Cow<'_, str>> {
 }
 
 /// `text` trimmed; `None` when blank.
-pub(crate) fn trimmed(text: &str) -> Option<String> {
+pub(crate) fn trimmed(text: &str) -> Option<Text> {
     let trimmed = trim(text);
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    (!trimmed.is_empty()).then(|| Text::from(trimmed))
 }
 
 /// [`str::trim`], with the ASCII white space that fields are padded with stripped by
@@ -791,7 +792,7 @@ fn calibration_of_record(record: &Record<'_>, dialect: &Dialect) -> CalibrationE
                         let unit = units
                             .as_deref()
                             .map_or(String::new(), |unit| format!(" {unit}"));
-                        format!("calibrator level {number}, target {target}{unit}")
+                        Text::from(format!("calibrator level {number}, target {target}{unit}"))
                     })
                     .into_iter()
                     .collect(),
@@ -810,7 +811,7 @@ fn calibration_of_record(record: &Record<'_>, dialect: &Dialect) -> CalibrationE
             .filter(|lot| lot.lot.is_some() || lot.material.is_some())
             .collect(),
         results,
-        notes,
+        notes: notes.into_iter().map(Into::into).collect(),
         provenance: Provenance {
             warnings,
             ..Provenance::new(SourceProtocol::Astm)
@@ -850,7 +851,7 @@ fn calibration_level(
         .collect();
     let raw = level.text();
     let raw = trim(&raw);
-    result.raw_value = (!raw.is_empty()).then(|| raw.to_owned());
+    result.raw_value = (!raw.is_empty()).then(|| Text::from(raw));
     result
 }
 
@@ -865,9 +866,9 @@ fn rack_position(carrier: Field<'_>, position: Field<'_>) -> Option<Container> {
 }
 
 /// The test code of a universal test id, per the dialect.
-pub(crate) fn test_code(field: Field<'_>, dialect: &Dialect) -> Option<String> {
+pub(crate) fn test_code(field: Field<'_>, dialect: &Dialect) -> Option<Text> {
     let components = field.locate_components::<UNIVERSAL_TEST_ID_COMPONENTS>();
-    test_code_at(&components, dialect).map(|(_, code)| code.into_owned())
+    test_code_at(&components, dialect).map(|(_, code)| Text::from(code))
 }
 
 /// Components of a universal test id located in one pass; LIS02-A2 defines four and
@@ -942,8 +943,8 @@ fn fill_result<'a>(
     let (code_component, code) = test_code_at(&test_id, dialect).unwrap_or((0, Cow::Borrowed("")));
     let display = peek(test_id.get(2))
         .filter(|display| *display != code)
-        .map(Cow::into_owned);
-    result.test.code = code.into_owned();
+        .map(Text::from);
+    result.test.code = Text::from(code);
     result.test.display = display;
     universal_test_id_extras(test_field, &test_id, code_component, result);
 
@@ -971,7 +972,7 @@ fn fill_result<'a>(
         result.value =
             ResultValue::from_text_lenient(value_text, unit, decimal_mark(value_text, dialect));
     }
-    result.raw_value = (!raw.is_empty()).then(|| raw.to_owned());
+    result.raw_value = (!raw.is_empty()).then(|| Text::from(raw));
     let (status, status_raw) = status_of(peek(fields.get(9)).as_deref());
     result.status = status;
     result.status_raw = status_raw;
@@ -1001,14 +1002,14 @@ fn fill_result<'a>(
 /// | `W` (warning: may be invalid) | `P` | not final until reviewed; 0085's `W` means "wrong" |
 /// | blank | `F` | what instruments mean by it; `status_raw` is `""` so it stays visible |
 /// | anything else | kept as sent | unknown codes survive |
-fn status_of(sent: Option<&str>) -> (ResultStatus, Option<String>) {
+fn status_of(sent: Option<&str>) -> (ResultStatus, Option<Text>) {
     match sent {
-        None => (ResultStatus::from_code("F"), Some(String::new())),
+        None => (ResultStatus::from_code("F"), Some(Text::new())),
         Some(code @ ("F" | "P" | "C" | "X" | "I" | "S")) => (ResultStatus::from_code(code), None),
         Some(code @ ("R" | "V" | "M" | "N" | "Q")) => {
-            (ResultStatus::from_code("F"), Some(code.to_owned()))
+            (ResultStatus::from_code("F"), Some(Text::from(code)))
         }
-        Some(code @ "W") => (ResultStatus::from_code("P"), Some(code.to_owned())),
+        Some(code @ "W") => (ResultStatus::from_code("P"), Some(Text::from(code))),
         Some(other) => (ResultStatus::from_code(other), None),
     }
 }
@@ -1050,12 +1051,17 @@ fn universal_test_id_extras<const N: usize>(
 }
 
 /// C-4, the comment text: its repeats and components joined by spaces.
-pub(crate) fn comment_text(record: &Record<'_>) -> String {
-    let mut parts: Vec<String> = Vec::new();
+pub(crate) fn comment_text(record: &Record<'_>) -> Text {
+    let mut joined = String::new();
     for repeat in record.field(4).repeats() {
-        parts.extend(repeat.components().filter_map(text));
+        for part in repeat.components().filter_map(peek) {
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(&part);
+        }
     }
-    parts.join(" ")
+    Text::from(joined)
 }
 
 /// Q-3 starting range id (`patient id^specimen id^…`), Q-5 tests, Q-13 status.
@@ -1074,7 +1080,7 @@ fn query_of(
         .map(|id| Sensitive::new(Identifier::new(id)))
         .collect();
     let mut provenance = provenance.clone();
-    provenance.location = Some(format!("Q record {}", record.index()));
+    provenance.location = Some(Text::from_fmt(format_args!("Q record {}", record.index())));
     LabEvent::Query(SpecimenQuery {
         instrument: instrument.clone(),
         specimen_ids,

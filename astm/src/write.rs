@@ -59,7 +59,7 @@ use std::fmt;
 use labwire_model::{
     AdministrativeSex, Coding, Container, Identifier, Instrument, LabTimestamp, Order, Patient,
     PersonName, Precision, Priority, Provenance, Sensitive, SourceProtocol, Specimen, SpecimenRole,
-    WorkOrder,
+    Text, WorkOrder,
 };
 
 use crate::error::Error;
@@ -797,8 +797,8 @@ pub fn work_orders_from_message(message: &Message<'_>, dialect: &Dialect) -> Vec
         ..Instrument::default()
     };
     let mut patient: Option<Patient> = None;
-    let mut header_notes: Vec<String> = Vec::new();
-    let mut patient_notes: Vec<String> = Vec::new();
+    let mut header_notes: Vec<Text> = Vec::new();
+    let mut patient_notes: Vec<Text> = Vec::new();
     let mut commented = Commented::Skipped;
     for record in message.records() {
         match record.kind() {
@@ -815,7 +815,7 @@ pub fn work_orders_from_message(message: &Message<'_>, dialect: &Dialect) -> Vec
                 work.patient = patient.clone();
                 work.notes = header_notes.iter().chain(&patient_notes).cloned().collect();
                 work.provenance = Provenance {
-                    location: Some(format!("O record {}", record.index())),
+                    location: Some(Text::from_fmt(format_args!("O record {}", record.index()))),
                     ..provenance.clone()
                 };
                 orders.push(work);
@@ -929,12 +929,12 @@ pub fn normalize_for_astm(work: &WorkOrder, header: &HeaderInfo) -> WorkOrder {
             .and_then(|priority| trimmed(priority.code()))
             .map(|code| Priority::from_code(&code)),
         requested_at: order.requested_at.and_then(normalize_timestamp),
-        action: Some(action),
+        action: Some(action.into()),
         status: Some(
             non_blank(order.status.as_deref())
                 .unwrap_or("O")
                 .trim()
-                .to_owned(),
+                .into(),
         ),
     };
     let components = |parts: &[String]| trimmed(&parts.join("^"));
@@ -952,7 +952,7 @@ pub fn normalize_for_astm(work: &WorkOrder, header: &HeaderInfo) -> WorkOrder {
             message_id: header.message_id.as_deref().and_then(trimmed),
             sender: components(&header.sender),
             sent_at: header.sent_at.and_then(normalize_timestamp),
-            location: Some("O record 2".to_owned()),
+            location: Some("O record 2".into()),
             ..Provenance::new(SourceProtocol::Astm)
         },
     }
@@ -1255,7 +1255,7 @@ mod tests {
             M|1|X\rC|2|L|haemolysed|G\rR|1|^^^GLU|5\rC|1|I|result note|G\rO|2|S2\r\
             P|2\rO|1|S3\rL|1|N\r";
         let orders = work_orders_from_message(&parse(text), &Dialect::generic());
-        let notes: Vec<&[String]> = orders.iter().map(|work| work.notes.as_slice()).collect();
+        let notes: Vec<&[Text]> = orders.iter().map(|work| work.notes.as_slice()).collect();
         assert_eq!(
             notes,
             [

@@ -25,8 +25,8 @@
 use labwire_model::{
     AdministrativeSex, CodeSystem, Coding, Container, Decimal, Identifier, ImagingStudy,
     Instrument, LabEvent, LabTimestamp, Patient, PersonName as ModelPersonName, PreparationItem,
-    PreparationStep, Provenance, Quantity, ResultValue, Sensitive, SourceProtocol, Specimen, Unit,
-    parse_utc_offset,
+    PreparationStep, Provenance, Quantity, ResultValue, Sensitive, SourceProtocol, Specimen, Text,
+    Unit, parse_utc_offset,
 };
 
 use crate::header::{DataSet, Header};
@@ -72,8 +72,8 @@ pub fn imaging_study(header: &Header<'_>) -> ImagingStudy {
     ImagingStudy {
         study_uid: owned(&top, tags::STUDY_INSTANCE_UID),
         series_uid: owned(&top, tags::SERIES_INSTANCE_UID),
-        instance_uid: instance_uid.clone(),
-        sop_class_uid,
+        instance_uid: instance_uid.clone().map(Into::into),
+        sop_class_uid: sop_class_uid.map(Into::into),
         modality: owned(&top, tags::MODALITY),
         study_at,
         acquired_at,
@@ -88,19 +88,23 @@ pub fn imaging_study(header: &Header<'_>) -> ImagingStudy {
                 values
                     .iter()
                     .filter(|v| !v.is_empty())
-                    .map(str::to_owned)
+                    .map(Text::from)
                     .collect()
             })
             .unwrap_or_default(),
         institution: owned(&top, tags::INSTITUTION_NAME),
         department: owned(&top, tags::INSTITUTIONAL_DEPARTMENT_NAME),
         provenance: Provenance {
-            version: header.transfer_syntax_uid().map(str::to_owned),
-            message_id: instance_uid,
+            version: header
+                .transfer_syntax_uid()
+                .map(str::to_owned)
+                .map(Into::into),
+            message_id: instance_uid.map(Into::into),
             sender: header
                 .string(tags::SOURCE_APPLICATION_ENTITY_TITLE)
                 .or_else(|| top.string(tags::STATION_NAME))
-                .map(String::from),
+                .map(String::from)
+                .map(Into::into),
             sent_at: date_and_time(
                 &top,
                 tags::INSTANCE_CREATION_DATE,
@@ -120,11 +124,11 @@ pub fn person_name(name: &PersonName<'_>) -> Option<ModelPersonName> {
     let group = name.alphabetic();
     let part = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     let parts = ModelPersonName {
-        family: part(group.family()),
-        given: part(group.given()),
-        middle: part(group.middle()),
-        suffix: part(group.suffix()),
-        prefix: part(group.prefix()),
+        family: part(group.family()).map(Into::into),
+        given: part(group.given()).map(Into::into),
+        middle: part(group.middle()).map(Into::into),
+        suffix: part(group.suffix()).map(Into::into),
+        prefix: part(group.prefix()).map(Into::into),
     };
     (parts != ModelPersonName::default()).then_some(parts)
 }
@@ -141,17 +145,20 @@ pub fn coding(item: &DataSet<'_>) -> Option<Coding> {
         Some("SCT" | "SRT") => CodeSystem::Snomed,
         Some("LN") => CodeSystem::Loinc,
         Some("UCUM") => CodeSystem::Ucum,
-        Some("DCM") => CodeSystem::Other(DCM_SYSTEM.to_owned()),
-        Some(other) => CodeSystem::Other(other.to_owned()),
-        None => CodeSystem::Local(String::new()),
+        Some("DCM") => CodeSystem::Other(DCM_SYSTEM.into()),
+        Some(other) => CodeSystem::Other(other.into()),
+        None => CodeSystem::Local(String::new().into()),
     };
     let mut coding = Coding::new(system, code);
-    coding.display = item.string(tags::CODE_MEANING).map(String::from);
+    coding.display = item
+        .string(tags::CODE_MEANING)
+        .map(String::from)
+        .map(Into::into);
     Some(coding)
 }
 
-fn owned(data_set: &DataSet<'_>, tag: Tag) -> Option<String> {
-    data_set.string(tag).map(String::from)
+fn owned(data_set: &DataSet<'_>, tag: Tag) -> Option<Text> {
+    data_set.string(tag).map(Text::from)
 }
 
 /// The first item of a code sequence as a coding.
@@ -212,7 +219,8 @@ fn patient(top: &DataSet<'_>) -> Option<Patient> {
         identifier.assigner = top
             .string(tags::ISSUER_OF_PATIENT_ID)
             .map(String::from)
-            .or_else(|| issuer(top, tags::ISSUER_OF_PATIENT_ID_QUALIFIERS_SEQUENCE));
+            .or_else(|| issuer(top, tags::ISSUER_OF_PATIENT_ID_QUALIFIERS_SEQUENCE))
+            .map(Into::into);
         patient.ids.push(Sensitive::new(identifier));
     }
     patient.name = top
@@ -242,7 +250,8 @@ fn instrument(top: &DataSet<'_>) -> Instrument {
             .get(tags::SOFTWARE_VERSIONS)
             .and_then(|element| element.string().ok())
             .filter(|text| !text.is_empty())
-            .map(String::from),
+            .map(String::from)
+            .map(Into::into),
         ids: owned(top, tags::DEVICE_UID)
             .map(Identifier::new)
             .into_iter()
@@ -259,7 +268,7 @@ fn specimens(top: &DataSet<'_>, warnings: &mut Vec<String>) -> Vec<Specimen> {
     let container = (container_id.is_some()
         || top.get(tags::CONTAINER_TYPE_CODE_SEQUENCE).is_some())
     .then(|| Container {
-        id: container_id.map(|id| Sensitive::new(String::from(id))),
+        id: container_id.map(|id| Sensitive::new(Text::from(id))),
         kind: first_coding(top, tags::CONTAINER_TYPE_CODE_SEQUENCE),
         ..Container::default()
     });
@@ -291,7 +300,8 @@ fn specimen(
     let mut ids = Vec::new();
     if let Some(id) = item.string(tags::SPECIMEN_IDENTIFIER) {
         let mut identifier = Identifier::new(id);
-        identifier.assigner = issuer(item, tags::ISSUER_OF_THE_SPECIMEN_IDENTIFIER_SEQUENCE);
+        identifier.assigner =
+            issuer(item, tags::ISSUER_OF_THE_SPECIMEN_IDENTIFIER_SEQUENCE).map(Into::into);
         ids.push(Sensitive::new(identifier));
     }
     if let Some(uid) = item.string(tags::SPECIMEN_UID) {
@@ -336,7 +346,7 @@ const IDENTIFIER_CONCEPTS: [&str; 2] = ["121041", "111705"];
 /// Macro): its concept name and its value by Value Type.
 fn content_item(item: &DataSet<'_>, warnings: &mut Vec<String>) -> Option<PreparationItem> {
     let concept = first_coding(item, tags::CONCEPT_NAME_CODE_SEQUENCE)?;
-    if concept.system == CodeSystem::Other(DCM_SYSTEM.to_owned())
+    if concept.system == CodeSystem::Other(DCM_SYSTEM.into())
         && IDENTIFIER_CONCEPTS.contains(&concept.code.as_str())
     {
         return None;

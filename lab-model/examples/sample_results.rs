@@ -41,7 +41,7 @@ fn read_row(fields: &[&str], mark: DecimalMark) -> Result<LabResult, ModelError>
         ResultValue::from_text_lenient(raw_value, unit, mark),
         ResultStatus::from_code(field(8).unwrap_or("F")),
     );
-    result.raw_value = Some(raw_value.to_owned());
+    result.raw_value = Some(raw_value.into());
     result.loinc = field(3).map(LoincCode::parse).transpose()?;
     result.reference_range = field(6).map(|r| ReferenceRange::parse_lenient(r, mark));
     result.interpretation = field(7)
@@ -108,7 +108,7 @@ fn events(table: Table, file_name: &str) -> impl Iterator<Item = LabEvent> {
                 }),
                 results,
                 provenance: Provenance {
-                    message_id: Some(file_name.clone()),
+                    message_id: Some(file_name.clone().into()),
                     ..Provenance::new(SourceProtocol::Other("sample-table".into()))
                 },
                 ..ResultReport::default()

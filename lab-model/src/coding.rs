@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::error::{ModelError, Result};
 use crate::inline::InlineAscii;
+use crate::text::Text;
 
 const LOINC_URI: &str = "http://loinc.org";
 const UCUM_URI: &str = "http://unitsofmeasure.org";
@@ -44,9 +45,9 @@ pub enum CodeSystem {
     /// An HL7 version 2 table by number (`78` is table 0078).
     Hl7Table(u16),
     /// The sending system's own codes, with the name it gives its table (may be empty).
-    Local(String),
+    Local(Text),
     /// Any other named system, as its URI or mnemonic.
-    Other(String),
+    Other(Text),
 }
 
 impl CodeSystem {
@@ -58,13 +59,13 @@ impl CodeSystem {
             LOINC_URI => return Self::Loinc,
             UCUM_URI => return Self::Ucum,
             SNOMED_URI => return Self::Snomed,
-            LOCAL => return Self::Local(String::new()),
+            LOCAL => return Self::Local(Text::new()),
             _ => {}
         }
         if let Some(name) = uri.strip_prefix(LOCAL_PREFIX) {
             // "local:" alone would write back as "local"; keep it verbatim instead.
             if !name.is_empty() {
-                return Self::Local(name.to_owned());
+                return Self::Local(name.into());
             }
         }
         // Only the canonical zero-padded spelling maps, so writing it back gives the
@@ -75,7 +76,7 @@ impl CodeSystem {
         {
             return Self::Hl7Table(table);
         }
-        Self::Other(uri.to_owned())
+        Self::Other(uri.into())
     }
 
     /// The JSON/URI form.
@@ -217,7 +218,7 @@ impl std::hash::Hash for CodeSystem {
 impl Default for CodeSystem {
     /// A code with no stated system is the sender's own.
     fn default() -> Self {
-        Self::Local(String::new())
+        Self::Local(Text::new())
     }
 }
 
@@ -247,8 +248,8 @@ impl<'a> arbitrary::Arbitrary<'a> for CodeSystem {
             1 => Self::Ucum,
             2 => Self::Snomed,
             3 => Self::Hl7Table(u16::arbitrary(u)?),
-            4 => Self::Local(String::arbitrary(u)?),
-            _ => Self::Other(String::arbitrary(u)?),
+            4 => Self::Local(Text::arbitrary(u)?),
+            _ => Self::Other(Text::arbitrary(u)?),
         })
     }
 }
@@ -266,16 +267,16 @@ pub struct Coding {
     /// The code system.
     pub system: CodeSystem,
     /// The code, as sent.
-    pub code: String,
+    pub code: Text,
     /// Human-readable text the sender attached, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display: Option<String>,
+    pub display: Option<Text>,
 }
 
 impl Coding {
     /// A code in a system, without display text.
     #[must_use]
-    pub fn new(system: CodeSystem, code: impl Into<String>) -> Self {
+    pub fn new(system: CodeSystem, code: impl Into<Text>) -> Self {
         Self {
             system,
             code: code.into(),
@@ -285,13 +286,13 @@ impl Coding {
 
     /// A code from the sender's own, unnamed table (an instrument's test code).
     #[must_use]
-    pub fn local(code: impl Into<String>) -> Self {
+    pub fn local(code: impl Into<Text>) -> Self {
         Self::new(CodeSystem::default(), code)
     }
 
     /// Adds display text.
     #[must_use]
-    pub fn with_display(mut self, display: impl Into<String>) -> Self {
+    pub fn with_display(mut self, display: impl Into<Text>) -> Self {
         self.display = Some(display.into());
         self
     }
@@ -469,16 +470,16 @@ impl<'a> arbitrary::Arbitrary<'a> for LoincCode {
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Unit {
     /// The unit exactly as the instrument wrote it.
-    pub original: String,
+    pub original: Text,
     /// The UCUM code, when the unit is known to be one or has been mapped to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ucum: Option<String>,
+    pub ucum: Option<Text>,
 }
 
 impl Unit {
     /// A unit as written by the instrument, UCUM unknown.
     #[must_use]
-    pub fn new(original: impl Into<String>) -> Self {
+    pub fn new(original: impl Into<Text>) -> Self {
         Self {
             original: original.into(),
             ucum: None,
@@ -487,7 +488,7 @@ impl Unit {
 
     /// A unit whose text is also its UCUM code.
     #[must_use]
-    pub fn ucum(code: impl Into<String>) -> Self {
+    pub fn ucum(code: impl Into<Text>) -> Self {
         let code = code.into();
         Self {
             original: code.clone(),
@@ -508,19 +509,19 @@ impl Unit {
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Identifier {
     /// The identifier itself.
-    pub value: String,
+    pub value: Text,
     /// What kind of identifier it is (HL7 table 0203).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<crate::IdentifierType>,
     /// Who issued it (HL7 assigning authority, DICOM issuer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assigner: Option<String>,
+    pub assigner: Option<Text>,
 }
 
 impl Identifier {
     /// An identifier with no stated type or issuer.
     #[must_use]
-    pub fn new(value: impl Into<String>) -> Self {
+    pub fn new(value: impl Into<Text>) -> Self {
         Self {
             value: value.into(),
             kind: None,
@@ -537,7 +538,7 @@ impl Identifier {
 
     /// Sets the issuer.
     #[must_use]
-    pub fn with_assigner(mut self, assigner: impl Into<String>) -> Self {
+    pub fn with_assigner(mut self, assigner: impl Into<Text>) -> Self {
         self.assigner = Some(assigner.into());
         self
     }
@@ -675,7 +676,7 @@ mod tests {
             }
             CodeSystem::Local(name) if name.is_empty() => "local".into(),
             CodeSystem::Local(name) => format!("local:{name}"),
-            CodeSystem::Other(name) => name.clone(),
+            CodeSystem::Other(name) => name.clone().into(),
         }
     }
 
@@ -685,11 +686,11 @@ mod tests {
             CodeSystem::Loinc,
             CodeSystem::Ucum,
             CodeSystem::Snomed,
-            CodeSystem::Local(String::new()),
+            CodeSystem::Local(Text::new()),
             CodeSystem::Local("99ABB".into()),
             CodeSystem::Local("ü \"x\"".into()),
             CodeSystem::Other("I10".into()),
-            CodeSystem::Other(String::new()),
+            CodeSystem::Other(Text::new()),
         ];
         systems.extend((0..=u16::MAX).map(CodeSystem::Hl7Table));
         let mut buffer = [0u8; 64];
@@ -703,7 +704,7 @@ mod tests {
                 "{system:?}"
             );
         }
-        let long = CodeSystem::Local("n".repeat(60));
+        let long = CodeSystem::Local("n".repeat(60).into());
         assert!(SystemUri::of(&long).join(&mut buffer).is_none());
         assert_eq!(joined(&long), expected_uri(&long));
     }
@@ -723,7 +724,7 @@ mod tests {
                 "http://terminology.hl7.org/CodeSystem/v2-12345",
             ),
             (CodeSystem::Local("99ABB".into()), "local:99ABB"),
-            (CodeSystem::Local(String::new()), "local"),
+            (CodeSystem::Local(Text::new()), "local"),
             (CodeSystem::Other("I10".into()), "I10"),
             (CodeSystem::Other("local:".into()), "local:"),
             (
@@ -749,7 +750,7 @@ mod tests {
         );
         assert!(CodeSystem::Other("local:X".into()).is_local());
         assert!(CodeSystem::Other("local".into()).is_local());
-        assert!(CodeSystem::Local(String::new()).is_local());
+        assert!(CodeSystem::Local(Text::new()).is_local());
         assert!(!CodeSystem::Other("local:".into()).is_local());
         assert!(!CodeSystem::Other("I10".into()).is_local());
         assert!(!CodeSystem::Loinc.is_local());
@@ -765,7 +766,7 @@ mod tests {
             CodeSystem::Snomed,
             CodeSystem::Hl7Table(78),
             CodeSystem::Hl7Table(79),
-            CodeSystem::Local(String::new()),
+            CodeSystem::Local(Text::new()),
             CodeSystem::Local("99ABB".into()),
             CodeSystem::Other("http://loinc.org".into()),
             CodeSystem::Other("local".into()),

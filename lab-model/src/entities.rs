@@ -3,6 +3,7 @@
 
 use crate::coding::{Coding, Identifier};
 use crate::sensitive::Sensitive;
+use crate::text::Text;
 use crate::time::LabTimestamp;
 use crate::value::ResultValue;
 use crate::{AdministrativeSex, Priority, SpecimenRole, SubstanceType};
@@ -16,19 +17,19 @@ use crate::{AdministrativeSex, Priority, SpecimenRole, SubstanceType};
 pub struct PersonName {
     /// Family name (surname).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub family: Option<String>,
+    pub family: Option<Text>,
     /// Given (first) name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub given: Option<String>,
+    pub given: Option<Text>,
     /// Middle names or initials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub middle: Option<String>,
+    pub middle: Option<Text>,
     /// Suffix such as `Jr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suffix: Option<String>,
+    pub suffix: Option<Text>,
     /// Prefix or title such as `Dr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
+    pub prefix: Option<Text>,
 }
 
 /// The patient a specimen came from.
@@ -63,16 +64,16 @@ pub struct Container {
     /// The container's barcode or identifier (HL7 SAC-3, DICOM (0040,0512)); linkable
     /// to a patient, hence protected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Sensitive<String>>,
+    pub id: Option<Sensitive<Text>>,
     /// Container type (tube, cup, slide).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Coding>,
     /// Rack, tray or carrier identifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub carrier: Option<String>,
+    pub carrier: Option<Text>,
     /// Position on the carrier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<String>,
+    pub position: Option<Text>,
 }
 
 /// A specimen (sample) measured by an instrument: a patient's serum, a control
@@ -105,7 +106,7 @@ pub struct Specimen {
     pub container: Option<Container>,
     /// Free-text description (DICOM specimen short description, HL7 SPM-14).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Text>,
     /// How the specimen was prepared, in order: sampling, fixation, embedding,
     /// staining (DICOM Specimen Preparation Sequence (0040,0610)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -163,11 +164,11 @@ pub struct Order {
     /// The order control or action code as sent (HL7 ORC-1, ASTM O-12 such as `Q` for
     /// QC or `A` for add), kept raw because its table differs per protocol.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
+    pub action: Option<Text>,
     /// The order status as sent (HL7 ORC-5, ASTM O-26 report type), raw for the
     /// same reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<Text>,
 }
 
 /// The instrument (analyzer, scanner, middleware) that produced an event.
@@ -183,22 +184,22 @@ pub struct Order {
 pub struct Instrument {
     /// The configured slug, such as `chem-01`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local_id: Option<String>,
+    pub local_id: Option<Text>,
     /// The name the instrument sends for itself (HL7 MSH-3, ASTM H-5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// Manufacturer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manufacturer: Option<String>,
+    pub manufacturer: Option<Text>,
     /// Model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
+    pub model: Option<Text>,
     /// Serial number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub serial_number: Option<String>,
+    pub serial_number: Option<Text>,
     /// Software or firmware version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub software_version: Option<String>,
+    pub software_version: Option<Text>,
     /// Equipment instance identifiers as sent (HL7 OBX-18/EQU-1, DICOM Device UID).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ids: Vec<Identifier>,
@@ -207,7 +208,7 @@ pub struct Instrument {
 impl Instrument {
     /// An instrument known only by its configured slug.
     #[must_use]
-    pub fn with_local_id(local_id: impl Into<String>) -> Self {
+    pub fn with_local_id(local_id: impl Into<Text>) -> Self {
         Self {
             local_id: Some(local_id.into()),
             ..Self::default()
@@ -231,14 +232,14 @@ pub struct SubstanceLot {
     pub material: Option<Coding>,
     /// The manufacturer's lot number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lot: Option<String>,
+    pub lot: Option<Text>,
     /// Expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<LabTimestamp>,
     /// Manufacturer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manufacturer: Option<String>,
+    pub manufacturer: Option<Text>,
     /// Control or calibrator level (`1`, `2`, `high`), as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
+    pub level: Option<Text>,
 }

@@ -6,6 +6,7 @@ use crate::decimal::Decimal;
 use crate::entities::{Container, Instrument, Order, Patient, Specimen, SubstanceLot};
 use crate::result::{LabResult, ResultReport};
 use crate::sensitive::Sensitive;
+use crate::text::Text;
 use crate::time::LabTimestamp;
 use crate::value::Quantity;
 use crate::{
@@ -29,13 +30,13 @@ pub struct Provenance {
     /// The protocol version the sender declared (HL7 MSH-12, ASTM H-13, DICOM transfer
     /// syntax UID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<Text>,
     /// The sender's message id (HL7 MSH-10, ASTM H-3, DICOM SOP Instance UID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
+    pub message_id: Option<Text>,
     /// The sending application or device as named in the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sender: Option<String>,
+    pub sender: Option<Text>,
     /// When the sender says it created the message (HL7 MSH-7, ASTM H-14).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<LabTimestamp>,
@@ -44,10 +45,10 @@ pub struct Provenance {
     pub received_at: Option<LabTimestamp>,
     /// The gateway that received it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<String>,
+    pub gateway: Option<Text>,
     /// Where in the message the event was read (`OBR(2)`, `P record 3`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    pub location: Option<Text>,
     /// What the reader had to relax to produce this event (a wrong checksum
     /// accepted, a decimal comma, a value found in a vendor's component); empty when
     /// the input followed the standard. Consumers decide how far to trust it.
@@ -76,7 +77,7 @@ impl Provenance {
 impl Default for Provenance {
     /// Provenance with an empty protocol name, for events built by hand.
     fn default() -> Self {
-        Self::new(SourceProtocol::Other(String::new()))
+        Self::new(SourceProtocol::Other(Text::new()))
     }
 }
 
@@ -127,7 +128,7 @@ pub struct Alarm {
     pub code: Option<Coding>,
     /// The alarm text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
+    pub text: Option<Text>,
     /// Severity (HL7 table 0367).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<AlertLevel>,
@@ -177,7 +178,7 @@ pub struct CalibrationEvent {
     pub results: Vec<LabResult>,
     /// Comments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Text>,
     /// Where the event came from.
     pub provenance: Provenance,
 }
@@ -202,7 +203,7 @@ pub struct QcResult {
     pub outcome: Option<Outcome>,
     /// The QC rules violated, as named by the instrument (Westgard `1-3s`, `2-2s` …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rules_violated: Vec<String>,
+    pub rules_violated: Vec<Text>,
 }
 
 /// A quality-control run: control material measured, with per-analyte verdicts.
@@ -230,7 +231,7 @@ pub struct QcEvent {
     pub results: Vec<QcResult>,
     /// Comments on the control run (HL7 NTE after OBR, ASTM C after O).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Text>,
     /// When the run was performed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<LabTimestamp>,
@@ -267,19 +268,19 @@ pub struct InstrumentMeta {
 pub struct ImagingStudy {
     /// Study Instance UID (0020,000D).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub study_uid: Option<String>,
+    pub study_uid: Option<Text>,
     /// Series Instance UID (0020,000E).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub series_uid: Option<String>,
+    pub series_uid: Option<Text>,
     /// SOP Instance UID (0008,0018).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance_uid: Option<String>,
+    pub instance_uid: Option<Text>,
     /// SOP Class UID (0008,0016): what kind of image (whole-slide, secondary capture).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sop_class_uid: Option<String>,
+    pub sop_class_uid: Option<Text>,
     /// Modality (0008,0060), such as `SM` for slide microscopy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modality: Option<String>,
+    pub modality: Option<Text>,
     /// Study date and time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub study_at: Option<LabTimestamp>,
@@ -288,7 +289,7 @@ pub struct ImagingStudy {
     pub acquired_at: Option<LabTimestamp>,
     /// Accession number (0008,0050), the join key to the LIS order; protected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accession: Option<Sensitive<String>>,
+    pub accession: Option<Sensitive<Text>>,
     /// The patient.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient: Option<Patient>,
@@ -299,13 +300,13 @@ pub struct ImagingStudy {
     pub specimens: Vec<Specimen>,
     /// Image Type (0008,0008) values, such as `VOLUME` or `LABEL` for slide pyramids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub image_type: Vec<String>,
+    pub image_type: Vec<Text>,
     /// Institution name (0008,0080).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub institution: Option<String>,
+    pub institution: Option<Text>,
     /// Department name (0008,1040).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
+    pub department: Option<Text>,
     /// Where the header came from.
     pub provenance: Provenance,
 }
@@ -331,7 +332,7 @@ pub struct WorkOrder {
     pub order: Order,
     /// Comments on the order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Text>,
     /// Where the order came from.
     pub provenance: Provenance,
 }
@@ -358,7 +359,7 @@ pub struct SpecimenQuery {
     pub tests: Vec<Coding>,
     /// The request status code as sent (ASTM Q-13, e.g. `O` for orders, `A` to cancel).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// Where the query came from.
     pub provenance: Provenance,
 }
@@ -375,16 +376,16 @@ pub struct InventoryItem {
     pub substance: SubstanceLot,
     /// Status codes as sent (HL7 table 0383: `OK`, `EM` empty, `EX` expired, `QC` …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub status: Vec<String>,
+    pub status: Vec<Text>,
     /// The container's identifier on the instrument.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_id: Option<String>,
+    pub container_id: Option<Text>,
     /// Carrier or rack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub carrier: Option<String>,
+    pub carrier: Option<Text>,
     /// Position on the carrier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<String>,
+    pub position: Option<Text>,
     /// Quantity left, with its unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available: Option<Quantity>,

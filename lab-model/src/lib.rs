@@ -140,6 +140,7 @@ mod inline;
 pub mod mqtt;
 mod result;
 mod sensitive;
+mod text;
 mod text_serde;
 mod time;
 mod value;
@@ -162,5 +163,6 @@ pub use event::{
 };
 pub use result::{LabResult, ResultReport};
 pub use sensitive::Sensitive;
+pub use text::{TEXT_INLINE_CAPACITY, Text};
 pub use time::{DicomTime, LabTimestamp, Precision, parse_utc_offset};
 pub use value::{Quantity, ReferenceRange, ResultValue};

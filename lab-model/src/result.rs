@@ -5,6 +5,7 @@ use crate::decimal::Decimal;
 use crate::entities::{Instrument, Order, Patient, Specimen, SubstanceLot};
 use crate::event::Provenance;
 use crate::sensitive::Sensitive;
+use crate::text::Text;
 use crate::time::LabTimestamp;
 use crate::value::{ReferenceRange, ResultValue};
 use crate::{Interpretation, ResultStatus};
@@ -32,7 +33,7 @@ pub struct LabResult {
     /// Groups results that belong together, such as a value and its interpretation
     /// (HL7 OBX-4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_id: Option<String>,
+    pub sub_id: Option<Text>,
     /// The test as the sender identified it (HL7 OBX-3, ASTM R-3): usually the
     /// instrument's local code.
     pub test: Coding,
@@ -51,7 +52,7 @@ pub struct LabResult {
     pub additional_values: Vec<ResultValue>,
     /// The value exactly as the instrument wrote it, unescaped, for audit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw_value: Option<String>,
+    pub raw_value: Option<Text>,
     /// Abnormal flags and interpretations (HL7 OBX-8, ASTM R-7).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interpretation: Vec<Interpretation>,
@@ -63,7 +64,7 @@ pub struct LabResult {
     /// The status code as received when it was translated from another table (ASTM
     /// R-9); `None` when `status` is the code received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_raw: Option<String>,
+    pub status_raw: Option<Text>,
     /// When the observation was made (HL7 OBX-14; for lab results, usually collection).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_at: Option<LabTimestamp>,
@@ -79,7 +80,7 @@ pub struct LabResult {
     pub method: Option<Coding>,
     /// The run or batch the measurement belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_id: Option<String>,
+    pub run_id: Option<Text>,
     /// Dilution factor applied by the instrument.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dilution: Option<Decimal>,
@@ -92,10 +93,10 @@ pub struct LabResult {
     /// Who performed or released the result (HL7 OBX-16, ASTM R-11); staff
     /// identifiers are protected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<Sensitive<String>>,
+    pub operator: Option<Sensitive<Text>>,
     /// Comments attached to the result (HL7 NTE, ASTM C records).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Text>,
 }
 
 impl LabResult {
@@ -156,7 +157,7 @@ pub struct ResultReport {
     pub results: Vec<LabResult>,
     /// Comments on the order or patient (HL7 NTE after OBR/PID, ASTM C after O/P).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Text>,
     /// Where the report came from.
     pub provenance: Provenance,
 }

@@ -3,6 +3,7 @@
 use crate::AbsentReason;
 use crate::coding::{Coding, Unit};
 use crate::decimal::{Comparator, Decimal, DecimalMark};
+use crate::text::Text;
 use crate::time::LabTimestamp;
 
 /// A measured amount: a decimal, an optional comparator, an optional unit.
@@ -126,7 +127,7 @@ pub enum ResultValue {
     /// Free text (HL7 ST/TX/FT, ASTM text results).
     Text {
         /// The text, unescaped.
-        text: String,
+        text: Text,
     },
     /// A yes/no answer.
     Boolean {
@@ -144,7 +145,7 @@ pub enum ResultValue {
         reason: AbsentReason,
         /// The instrument's own words, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        text: Option<String>,
+        text: Option<Text>,
     },
     /// Data that is not a value to read but a document or graph: a hematology
     /// histogram or scattergram, a PDF report (HL7 ED, ASTM M records). Kept as the
@@ -153,19 +154,19 @@ pub enum ResultValue {
         /// The media type when the sender states one (`image/png`, `application/pdf`),
         /// or the sender's own type name.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        media_type: Option<String>,
+        media_type: Option<Text>,
         /// How `data` is encoded (`base64`, `hex`, `deflate+base64`), as stated.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        encoding: Option<String>,
+        encoding: Option<Text>,
         /// The encoded data as transmitted.
-        data: String,
+        data: Text,
     },
 }
 
 impl ResultValue {
     /// A free-text value.
     #[must_use]
-    pub fn text(text: impl Into<String>) -> Self {
+    pub fn text(text: impl Into<Text>) -> Self {
         Self::Text { text: text.into() }
     }
 
@@ -212,10 +213,10 @@ pub struct ReferenceRange {
     pub high: Option<Decimal>,
     /// The range as the sender wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
+    pub text: Option<Text>,
     /// The population the range is for (sex, age group), as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applies_to: Option<String>,
+    pub applies_to: Option<Text>,
 }
 
 impl ReferenceRange {
@@ -239,7 +240,7 @@ impl ReferenceRange {
         Self {
             low,
             high,
-            text: Some(text.to_owned()),
+            text: Some(text.into()),
             applies_to: None,
         }
     }

@@ -285,11 +285,11 @@ proptest! {
     ) {
         let work = WorkOrder {
             patient: Some(Patient {
-                name: Some(Sensitive::new(PersonName { family: Some(family), ..PersonName::default() })),
+                name: Some(Sensitive::new(PersonName { family: Some(family.into()), ..PersonName::default() })),
                 ..Patient::default()
             }),
             specimen: Some(Specimen { ids: vec![id(&specimen_id)], ..Specimen::default() }),
-            notes: vec![note],
+            notes: vec![note.into()],
             ..WorkOrder::default()
         };
         let mut header = HeaderInfo::default();

@@ -150,7 +150,7 @@ impl Shared {
     async fn link_status(&self, listener: &ListenerConfig, connected: bool) {
         listener.counters.link(connected);
         let mut instrument = Instrument::with_local_id(listener.instrument.clone());
-        instrument.name = Some(listener.instrument.clone());
+        instrument.name = Some(listener.instrument.clone().into());
         let protocol = match listener.protocol {
             Protocol::Mllp => SourceProtocol::Hl7v2,
             Protocol::Astm => SourceProtocol::Astm,

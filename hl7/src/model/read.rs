@@ -54,13 +54,11 @@ use labwire_model::{
     EquipmentStatus, IdentifierType, Instrument, Inventory, InventoryItem, LabEvent, LabResult,
     LabTimestamp, Order, Patient, Priority, Provenance, QcEvent, QcResult, Quantity, ResultReport,
     Sensitive, SourceProtocol, Specimen, SpecimenQuery, SpecimenRole, SubstanceLot, SubstanceType,
-    WorkOrder,
+    Text, WorkOrder,
 };
 
 #[cfg(doc)]
 use labwire_model::{Decimal, ResultValue};
-
-use core::fmt::Write as _;
 
 use super::values::{MapResult, Reader};
 use super::{MapError, MapLimit, MapLocation, MapOptions, MapWarningKind, Mapped, Profile, detect};
@@ -248,9 +246,6 @@ fn raw_len(segment: &Segment<'_>) -> usize {
     segment.raw().len()
 }
 
-/// Room for a location such as `OBR(12)` or `SPM(3)`.
-const LOCATION_CAPACITY: usize = 16;
-
 /// What one warning copied into an event's provenance is counted as against
 /// [`MapOptions::max_copied_bytes`]: about the length of its text.
 const WARNING_COST: usize = 96;
@@ -321,14 +316,15 @@ impl<'m> Walker<'m> {
         let application = reader.token(msh.field(3).component(1))?;
         let facility = reader.token(msh.field(4).component(1))?;
         let sender = match (application, facility) {
-            (Some(mut application), Some(facility)) => {
-                application.reserve_exact(facility.len().saturating_add(1));
-                application.push('^');
-                application.push_str(&facility);
-                Some(application)
+            (Some(application), Some(facility)) => {
+                let mut sender = String::with_capacity(application.len() + facility.len() + 1);
+                sender.push_str(&application);
+                sender.push('^');
+                sender.push_str(&facility);
+                Some(Text::from(sender))
             }
             (Some(application), None) => Some(application),
-            (None, Some(facility)) => Some(format!("^{facility}")),
+            (None, Some(facility)) => Some(Text::from(format!("^{facility}"))),
             (None, None) => None,
         };
         self.provenance = Provenance {
@@ -361,10 +357,7 @@ impl<'m> Walker<'m> {
             texts.extend(self.reader.warning_text(index));
         }
         provenance.warnings = texts;
-        let mut text = String::with_capacity(LOCATION_CAPACITY);
-        // Writing to a `String` cannot fail.
-        let _ = write!(text, "{location}");
-        provenance.location = Some(text);
+        provenance.location = Some(Text::from_fmt(format_args!("{location}")));
         provenance
     }
 
@@ -375,11 +368,8 @@ impl<'m> Walker<'m> {
         for &index in warnings {
             texts.extend(self.reader.warning_text(index));
         }
-        let mut text = String::with_capacity(LOCATION_CAPACITY);
-        // Writing to a `String` cannot fail.
-        let _ = write!(text, "{location}");
         Provenance {
-            location: Some(text),
+            location: Some(Text::from_fmt(format_args!("{location}"))),
             warnings: texts,
             ..Provenance::default()
         }
@@ -591,7 +581,7 @@ impl<'m> Walker<'m> {
             }
             (Anchor::Result, Some(unit), _) => {
                 if let (Some(result), Some(note)) = (unit.results.last_mut(), note) {
-                    result.notes.push(note);
+                    result.notes.push(note.into());
                 }
                 unit.warnings.extend(warnings);
             }
@@ -775,7 +765,9 @@ impl<'m> Walker<'m> {
                 kind: Some(kind),
                 ..Container::default()
             }),
-            description: (!descriptions.is_empty()).then(|| descriptions.join("; ")),
+            description: (!descriptions.is_empty())
+                .then(|| descriptions.join("; "))
+                .map(Into::into),
             preparation: Vec::new(),
         };
         Ok(SpecimenDraft {
@@ -1132,7 +1124,7 @@ impl<'m> Walker<'m> {
                 patient: None,
                 specimen,
                 order: parts.order.unwrap_or_default(),
-                notes,
+                notes: notes.into_iter().map(Into::into).collect(),
                 provenance: self.event_provenance(unit.start, &warnings),
             })
         } else {
@@ -1161,7 +1153,7 @@ impl<'m> Walker<'m> {
                             rules_violated: Vec::new(),
                         })
                         .collect(),
-                    notes,
+                    notes: notes.into_iter().map(Into::into).collect(),
                     at: None,
                     provenance: self.event_provenance(unit.start, &warnings),
                 })
@@ -1171,7 +1163,7 @@ impl<'m> Walker<'m> {
                     test: parts.order.and_then(|order| order.tests.into_iter().next()),
                     substances,
                     results,
-                    notes,
+                    notes: notes.into_iter().map(Into::into).collect(),
                     provenance: self.event_provenance(unit.start, &warnings),
                     ..CalibrationEvent::default()
                 })
@@ -1182,7 +1174,7 @@ impl<'m> Walker<'m> {
                     specimen,
                     order: parts.order,
                     results,
-                    notes,
+                    notes: notes.into_iter().map(Into::into).collect(),
                     provenance: self.event_provenance(unit.start, &warnings),
                 })
             }
@@ -1412,7 +1404,7 @@ impl<'m> Walker<'m> {
         let unit = reader.unit(inv.field(11))?;
         Ok(InventoryItem {
             substance: reader.substance(inv)?,
-            status,
+            status: status.into_iter().collect(),
             container_id: reader.token(inv.field(4).component(1))?,
             carrier: reader.token(inv.field(5).component(1))?,
             position: reader.token(inv.field(6).component(1))?,

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use labwire_model::{
     AbsentReason, CodeSystem, Coding, Comparator, Decimal, Identifier, IdentifierType, Instrument,
     Interpretation, LabResult, LabTimestamp, LoincCode, PersonName, Quantity, ReferenceRange,
-    ResultStatus, ResultValue, Sensitive, SubstanceLot, SubstanceType, Unit,
+    ResultStatus, ResultValue, Sensitive, SubstanceLot, SubstanceType, Text, Unit,
 };
 
 use super::{MapError, MapLocation, MapOptions, MapWarning, MapWarningKind, ValueProblem};
@@ -105,7 +105,7 @@ fn trim(text: &str) -> &str {
 /// HL7 coding system mnemonics (table 0396) and the model's systems.
 pub(super) fn code_system(name: Option<&str>) -> CodeSystem {
     let Some(name) = name.map(str::trim).filter(|name| !name.is_empty()) else {
-        return CodeSystem::Local(String::new());
+        return CodeSystem::Local(String::new().into());
     };
     let is = |mnemonic: &str| name.eq_ignore_ascii_case(mnemonic);
     if is("LN") {
@@ -130,11 +130,11 @@ pub(super) fn code_system(name: Option<&str>) -> CodeSystem {
     // `99zzz` and `L` are local by table 0396. Instruments also name their own tables
     // after themselves (`3DHISTECH`, `MOLIS`), so every other name is read as local
     // too: a sender's code is never taken for a standard's.
-    CodeSystem::Local(name.to_owned())
+    CodeSystem::Local(name.into())
 }
 
 /// The media type of an ED/RP type of data (table 0191) and subtype (table 0291).
-pub(super) fn media_type(kind: Option<&str>, subtype: Option<&str>) -> Option<String> {
+pub(super) fn media_type(kind: Option<&str>, subtype: Option<&str>) -> Option<Text> {
     let family = |kind: &str| {
         [
             ("IM", "image"),
@@ -149,25 +149,25 @@ pub(super) fn media_type(kind: Option<&str>, subtype: Option<&str>) -> Option<St
     match (kind, subtype) {
         (None, None) => None,
         (None, Some(subtype)) | (Some(_), Some(subtype)) if subtype.contains('/') => {
-            Some(subtype.to_owned())
+            Some(Text::from(subtype))
         }
-        (Some(kind), Some(subtype)) => Some(match family(kind) {
+        (Some(kind), Some(subtype)) => Some(Text::from(match family(kind) {
             Some(family) => format!("{family}/{}", subtype.to_ascii_lowercase()),
             None => format!("{kind}/{subtype}"),
-        }),
-        (Some(kind), None) => Some(kind.to_owned()),
-        (None, Some(subtype)) => Some(subtype.to_owned()),
+        })),
+        (Some(kind), None) => Some(Text::from(kind)),
+        (None, Some(subtype)) => Some(Text::from(subtype)),
     }
 }
 
 /// The ED encoding (table 0299) as the model names it.
-pub(super) fn encoding_name(encoding: &str) -> String {
+pub(super) fn encoding_name(encoding: &str) -> Text {
     if encoding.eq_ignore_ascii_case("BASE64") {
-        "base64".to_owned()
+        Text::from("base64")
     } else if encoding.eq_ignore_ascii_case("HEX") {
-        "hex".to_owned()
+        Text::from("hex")
     } else {
-        encoding.to_owned()
+        Text::from(encoding)
     }
 }
 
@@ -196,7 +196,7 @@ pub(super) fn is_one(decimal: &Decimal) -> bool {
 
 /// How a value reads as text (see [`Reader::classify`]).
 #[derive(Clone, Copy)]
-enum Text<'m> {
+enum Shape<'m> {
     /// Empty, or the explicit null `""`.
     Absent,
     /// ASCII without escapes: the text is the bytes.
@@ -371,14 +371,14 @@ impl<'m> Reader<'m> {
     /// (see [`Reader::plain`]), or in need of decoding. The common cases answer
     /// without building a `Cow`.
     #[inline]
-    fn classify<V: View<'m>>(&self, view: &V) -> Text<'m> {
+    fn classify<V: View<'m>>(&self, view: &V) -> Shape<'m> {
         let raw = view.raw_bytes();
         if raw.is_empty() || view.null() {
-            return Text::Absent;
+            return Shape::Absent;
         }
         match self.plain(raw, view.position(), view.simple()) {
-            Some(text) => Text::Plain(text),
-            None => Text::Encoded,
+            Some(text) => Shape::Plain(text),
+            None => Shape::Encoded,
         }
     }
 
@@ -387,9 +387,9 @@ impl<'m> Reader<'m> {
     #[inline]
     pub(super) fn cow<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Cow<'m, str>>> {
         match self.classify(&view) {
-            Text::Absent => Ok(None),
-            Text::Plain(text) => Ok(Some(Cow::Borrowed(text))),
-            Text::Encoded => self.decode(view),
+            Shape::Absent => Ok(None),
+            Shape::Plain(text) => Ok(Some(Cow::Borrowed(text))),
+            Shape::Encoded => self.decode(view),
         }
     }
 
@@ -431,11 +431,11 @@ impl<'m> Reader<'m> {
     }
 
     /// The decoded text of a value; `None` when empty or the explicit null `""`.
-    pub(super) fn text<V: View<'m>>(&mut self, view: V) -> MapResult<Option<String>> {
+    pub(super) fn text<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Text>> {
         match self.classify(&view) {
-            Text::Absent => Ok(None),
-            Text::Plain(text) => Ok(Some(text.to_owned())),
-            Text::Encoded => Ok(self.decode(view)?.map(Cow::into_owned)),
+            Shape::Absent => Ok(None),
+            Shape::Plain(text) => Ok(Some(Text::from(text))),
+            Shape::Encoded => Ok(self.decode(view)?.map(Text::from)),
         }
     }
 
@@ -444,8 +444,8 @@ impl<'m> Reader<'m> {
     #[inline]
     pub(super) fn token_cow<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Cow<'m, str>>> {
         match self.classify(&view) {
-            Text::Absent => Ok(None),
-            Text::Plain(text) => {
+            Shape::Absent => Ok(None),
+            Shape::Plain(text) => {
                 let trimmed = trim(text);
                 if trimmed.is_empty() {
                     Ok(None)
@@ -453,7 +453,7 @@ impl<'m> Reader<'m> {
                     Ok(Some(Cow::Borrowed(trimmed)))
                 }
             }
-            Text::Encoded => self.decoded_token(view),
+            Shape::Encoded => self.decoded_token(view),
         }
     }
 
@@ -477,18 +477,18 @@ impl<'m> Reader<'m> {
 
     /// The decoded text, trimmed; `None` when nothing is left.
     #[inline]
-    pub(super) fn token<V: View<'m>>(&mut self, view: V) -> MapResult<Option<String>> {
+    pub(super) fn token<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Text>> {
         match self.classify(&view) {
-            Text::Absent => Ok(None),
-            Text::Plain(text) => {
+            Shape::Absent => Ok(None),
+            Shape::Plain(text) => {
                 let trimmed = trim(text);
                 if trimmed.is_empty() {
                     Ok(None)
                 } else {
-                    Ok(Some(trimmed.to_owned()))
+                    Ok(Some(Text::from(trimmed)))
                 }
             }
-            Text::Encoded => Ok(self.decoded_token(view)?.map(Cow::into_owned)),
+            Shape::Encoded => Ok(self.decoded_token(view)?.map(Text::from)),
         }
     }
 
@@ -688,7 +688,7 @@ impl<'m> Reader<'m> {
             .is_some_and(|system| system.eq_ignore_ascii_case("UCUM"));
         Ok(match (code, ucum) {
             (Some(code), true) => Some(Unit {
-                original: alternate.unwrap_or_else(|| code.clone()),
+                original: (alternate.unwrap_or_else(|| code.clone())),
                 ucum: Some(code),
             }),
             (Some(code), false) => Some(Unit::new(code)),
@@ -860,7 +860,7 @@ impl<'m> Reader<'m> {
                 let family = self.token(family.subcomponent(1))?;
                 let given = self.token(given)?;
                 match (family, given) {
-                    (Some(family), Some(given)) => Some(format!("{family} {given}")),
+                    (Some(family), Some(given)) => Some(Text::from(format!("{family} {given}"))),
                     (family, given) => family.or(given),
                 }
             }
@@ -912,7 +912,7 @@ impl<'m> Reader<'m> {
     /// [`LabResult::status_raw`]: the status was translated from another table.
     /// Other codes (`A` some results, `S` scheduled, `O` order received …) say nothing
     /// about one result.
-    fn order_status(&mut self, order_status: Option<Field<'m>>) -> MapResult<Option<String>> {
+    fn order_status(&mut self, order_status: Option<Field<'m>>) -> MapResult<Option<Text>> {
         let Some(field) = order_status.filter(|_| self.options.lenient_values) else {
             return Ok(None);
         };
@@ -922,13 +922,13 @@ impl<'m> Reader<'m> {
         Ok(self
             .token_cow(field.component(1))?
             .filter(|code| matches!(code.as_ref(), "F" | "P" | "C" | "R" | "I" | "X"))
-            .map(Cow::into_owned))
+            .map(Text::from))
     }
 
     /// OBX-10 (nature of abnormal test, table 0080, repeating): the population the
     /// reference range is for, as [`ReferenceRange::applies_to`] text (`sex`,
     /// `age, sex`). `N` (a generic range) says nothing; unknown codes are kept as sent.
-    fn populations(&mut self, field: Field<'m>) -> MapResult<Option<String>> {
+    fn populations(&mut self, field: Field<'m>) -> MapResult<Option<Text>> {
         if field.is_empty() {
             return Ok(None);
         }
@@ -952,7 +952,7 @@ impl<'m> Reader<'m> {
             }
             text.push_str(population);
         }
-        Ok((!text.is_empty()).then_some(text))
+        Ok((!text.is_empty()).then(|| Text::from(text)))
     }
 
     /// TCD (test code detail) as IHE LAW sends it after an OBX: TCD-8 repeat status
@@ -1163,7 +1163,7 @@ impl<'m> Reader<'m> {
                 ResultValue::Attachment {
                     media_type: media_type(kind.as_deref(), subtype.as_deref()),
                     encoding: encoding.as_deref().map(encoding_name),
-                    data: self.text(data)?.unwrap_or_default(),
+                    data: (self.text(data)?.unwrap_or_default()),
                 }
             }
             // RP: a pointer to data held elsewhere; the pointer is the value, the
@@ -1269,8 +1269,11 @@ mod tests {
             code_system(Some("HL7nnnn")),
             CodeSystem::Local("HL7nnnn".into())
         );
-        assert_eq!(code_system(None), CodeSystem::Local(String::new()));
-        assert_eq!(code_system(Some(" ")), CodeSystem::Local(String::new()));
+        assert_eq!(code_system(None), CodeSystem::Local(String::new().into()));
+        assert_eq!(
+            code_system(Some(" ")),
+            CodeSystem::Local(String::new().into())
+        );
     }
 
     #[test]

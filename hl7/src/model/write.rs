@@ -38,7 +38,7 @@ use std::borrow::Cow;
 
 use labwire_model::{
     CodeSystem, Coding, IdentifierType, LabEvent, LabResult, LabTimestamp, Order, Patient,
-    Precision, ResultReport, ResultValue, Specimen, Unit, WorkOrder,
+    Precision, ResultReport, ResultValue, Specimen, Text, Unit, WorkOrder,
 };
 
 use super::MapError;
@@ -344,11 +344,11 @@ fn rendered(value: &ResultValue) -> String {
             "{}{numerator}:{denominator}",
             comparator.map_or("", |c| c.as_str())
         ),
-        ResultValue::Coded(coding) => coding.code.clone(),
-        ResultValue::Text { text } => text.clone(),
+        ResultValue::Coded(coding) => coding.code.clone().into(),
+        ResultValue::Text { text } => text.clone().into(),
         ResultValue::Boolean { value } => if *value { "Y" } else { "N" }.to_owned(),
         ResultValue::DateTime { value } => value.format_hl7(),
-        ResultValue::Attachment { data, .. } => data.clone(),
+        ResultValue::Attachment { data, .. } => data.clone().into(),
         _ => String::new(),
     }
 }
@@ -489,7 +489,7 @@ impl Builder {
         Ok(())
     }
 
-    fn notes(&mut self, notes: &[String]) -> Result<(), MapError> {
+    fn notes(&mut self, notes: &[Text]) -> Result<(), MapError> {
         for (index, note) in notes.iter().enumerate() {
             let nte = self.add("NTE")?;
             self.put(nte, "1", &index.saturating_add(1).to_string())?;
@@ -591,7 +591,7 @@ impl Builder {
             self.put(sac, "2.1", &accession.value)?;
             self.put_opt(sac, "2.2", accession.assigner.as_deref())?;
         }
-        self.put_opt(sac, "3.1", id.map(String::as_str))?;
+        self.put_opt(sac, "3.1", id.map(Text::as_str))?;
         self.put_opt(sac, "10.1", carrier)?;
         self.put_opt(sac, "11", position)
     }

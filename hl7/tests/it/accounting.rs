@@ -29,7 +29,7 @@ fn every_obx_becomes_a_result_or_a_warning() {
             assert!(obx.is_empty(), "{name}: an unmapped message with OBX");
             continue;
         };
-        let mut results: Vec<String> = Vec::new();
+        let mut results: Vec<labwire_model::Text> = Vec::new();
         for event in &mapped.events {
             match event {
                 LabEvent::Results(report) => {

@@ -73,7 +73,7 @@ fn carried_by_oul_r22(report: &ResultReport) -> ResultReport {
     if let Some(order) = &mut report.order {
         // One OBR per report: one test; ORC-1 is required.
         order.tests.truncate(1);
-        order.action.get_or_insert_with(|| "SC".to_owned());
+        order.action.get_or_insert_with(|| "SC".into());
         for id in [&mut order.placer_id, &mut order.filler_id]
             .into_iter()
             .flatten()
@@ -218,9 +218,9 @@ fn system() -> BoxedStrategy<CodeSystem> {
         Just(CodeSystem::Snomed),
         Just(CodeSystem::Ucum),
         (0u16..10_000).prop_map(CodeSystem::Hl7Table),
-        "99[A-Z]{1,5}".prop_map(CodeSystem::Local),
-        Just(CodeSystem::Local(String::new())),
-        Just(CodeSystem::Local("L".to_owned())),
+        "99[A-Z]{1,5}".prop_map(|name| CodeSystem::Local(name.into())),
+        Just(CodeSystem::Local(String::new().into())),
+        Just(CodeSystem::Local("L".into())),
     ]
     .boxed()
 }
@@ -229,8 +229,8 @@ fn coding() -> BoxedStrategy<Coding> {
     (token(), option::of(words()), system())
         .prop_map(|(code, display, system)| Coding {
             system,
-            code,
-            display,
+            code: code.into(),
+            display: display.map(Into::into),
         })
         .boxed()
 }
@@ -243,9 +243,9 @@ fn loinc() -> BoxedStrategy<LoincCode> {
 
 fn identifier(kinds: Vec<Option<IdentifierType>>) -> impl Strategy<Value = Identifier> {
     (token(), select(kinds), option::of(token())).prop_map(|(value, kind, assigner)| Identifier {
-        value,
+        value: value.into(),
         kind,
-        assigner,
+        assigner: assigner.map(Into::into),
     })
 }
 
@@ -256,9 +256,9 @@ fn any_identifier() -> BoxedStrategy<Identifier> {
         option::of(token()),
     )
         .prop_map(|(value, kind, assigner)| Identifier {
-            value,
+            value: value.into(),
             kind,
-            assigner,
+            assigner: assigner.map(Into::into),
         })
         .boxed()
 }
@@ -268,10 +268,10 @@ fn unit() -> BoxedStrategy<Unit> {
         .prop_map(|(original, ucum, other)| Unit {
             ucum: match ucum {
                 0 => None,
-                1 => Some(original.clone()),
-                _ => Some(other),
+                1 => Some(original.clone().into()),
+                _ => Some(other.into()),
             },
-            original,
+            original: original.into(),
         })
         .boxed()
 }
@@ -340,9 +340,9 @@ fn attachment() -> BoxedStrategy<ResultValue> {
         prop_oneof![r"[A-Za-z0-9+/]{1,60}={0,2}", token()],
     )
         .prop_map(|(media_type, encoding, data)| ResultValue::Attachment {
-            media_type: media_type.map(str::to_owned),
-            encoding: encoding.map(str::to_owned),
-            data,
+            media_type: media_type.map(str::to_owned).map(Into::into),
+            encoding: encoding.map(str::to_owned).map(Into::into),
+            data: data.into(),
         })
         .boxed()
 }
@@ -364,7 +364,7 @@ fn values() -> BoxedStrategy<(ResultValue, Vec<ResultValue>)> {
         1 => same(|| timestamp().prop_map(|value| ResultValue::DateTime { value })),
         1 => same(attachment),
         1 => (select(AbsentReason::KNOWN.to_vec()), option::of(free_text()))
-            .prop_map(|(reason, text)| (ResultValue::Absent { reason, text }, Vec::new())),
+            .prop_map(|(reason, text)| (ResultValue::Absent { reason, text: text.map(Into::into) }, Vec::new())),
     ]
     .boxed()
 }
@@ -382,10 +382,10 @@ fn substance() -> BoxedStrategy<SubstanceLot> {
             |(kind, material, lot, expires_at, manufacturer, level)| SubstanceLot {
                 kind,
                 material,
-                lot,
+                lot: lot.map(Into::into),
                 expires_at,
-                manufacturer,
-                level,
+                manufacturer: manufacturer.map(Into::into),
+                level: level.map(Into::into),
             },
         )
         .boxed()
@@ -401,10 +401,10 @@ fn instrument() -> BoxedStrategy<Instrument> {
     )
         .prop_map(
             |(local_id, name, manufacturer, serial_number, ids)| Instrument {
-                local_id,
-                name,
-                manufacturer,
-                serial_number,
+                local_id: local_id.map(Into::into),
+                name: name.map(Into::into),
+                manufacturer: manufacturer.map(Into::into),
+                serial_number: serial_number.map(Into::into),
                 ids,
                 ..Instrument::default()
             },
@@ -440,7 +440,7 @@ fn result() -> BoxedStrategy<LabResult> {
                 option::of(words()),
             )
                 .prop_map(|(text, applies_to)| ReferenceRange {
-                    applies_to,
+                    applies_to: applies_to.map(Into::into),
                     ..ReferenceRange::parse_lenient(&text, DecimalMark::Point)
                 }),
         ),
@@ -487,23 +487,23 @@ fn result() -> BoxedStrategy<LabResult> {
             )| {
                 let mut result = LabResult::new(test, value, status);
                 result.sequence = sequence;
-                result.sub_id = sub_id;
+                result.sub_id = sub_id.map(Into::into);
                 result.alt_tests = alt_tests;
                 result.loinc = loinc;
                 result.additional_values = additional_values;
-                result.raw_value = raw_value;
+                result.raw_value = raw_value.map(Into::into);
                 result.interpretation = flags;
                 result.reference_range = range;
                 result.observed_at = observed_at;
                 result.analyzed_at = analyzed_at;
                 result.instrument = instrument;
                 result.method = method;
-                result.run_id = run_id;
+                result.run_id = run_id.map(Into::into);
                 result.dilution = dilution;
                 result.rerun = rerun;
                 result.substances = substances;
-                result.operator = operator.map(Sensitive::new);
-                result.notes = notes;
+                result.operator = operator.map(|value| Sensitive::new(value.into()));
+                result.notes = notes.into_iter().map(Into::into).collect();
                 result
             },
         )
@@ -522,11 +522,11 @@ fn patient() -> BoxedStrategy<Patient> {
                 option::of(words()),
             )
                 .prop_map(|(family, given, middle, suffix, prefix)| PersonName {
-                    family,
-                    given,
-                    middle,
-                    suffix,
-                    prefix,
+                    family: family.map(Into::into),
+                    given: given.map(Into::into),
+                    middle: middle.map(Into::into),
+                    suffix: suffix.map(Into::into),
+                    prefix: prefix.map(Into::into),
                 }),
         ),
         option::of(timestamp()),
@@ -563,10 +563,10 @@ fn specimen() -> BoxedStrategy<Specimen> {
                 option::of(token()),
             )
                 .prop_map(|(id, kind, carrier, position)| Container {
-                    id: id.map(Sensitive::new),
+                    id: id.map(|value| Sensitive::new(value.into())),
                     kind,
-                    carrier,
-                    position,
+                    carrier: carrier.map(Into::into),
+                    position: position.map(Into::into),
                 }),
         ),
         option::of(words()),
@@ -581,7 +581,7 @@ fn specimen() -> BoxedStrategy<Specimen> {
                     collected_at,
                     received_at,
                     container,
-                    description,
+                    description: description.map(Into::into),
                     preparation,
                 }
             },
@@ -606,8 +606,8 @@ fn order() -> BoxedStrategy<Order> {
                 tests,
                 priority,
                 requested_at,
-                action,
-                status,
+                action: action.map(Into::into),
+                status: status.map(Into::into),
             },
         )
         .boxed()
@@ -633,7 +633,7 @@ fn report() -> BoxedStrategy<ResultReport> {
                 specimen,
                 order,
                 results,
-                notes,
+                notes: notes.into_iter().map(Into::into).collect(),
                 provenance: Provenance::default(),
             },
         )

@@ -291,7 +291,9 @@ pub fn map_one(
         .into_iter()
         .find_map(|id| id.clone())
         .unwrap_or_default();
-        return Err(MapError::NoRoute { instrument: sent });
+        return Err(MapError::NoRoute {
+            instrument: sent.into(),
+        });
     };
     let topic = config.event_topic(route, kind, || {
         config

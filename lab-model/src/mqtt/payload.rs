@@ -17,7 +17,7 @@ use super::{EVENT_KINDS, MapError, kind_index, schema_name};
 use super::{cbor, json};
 use crate::{
     EventKind, Identifier, Instrument, LabEvent, LabResult, LabTimestamp, Order, Patient,
-    Provenance, ResultReport, SourceProtocol, Specimen,
+    Provenance, ResultReport, SourceProtocol, Specimen, Text,
 };
 
 /// The envelope, borrowing everything it can from the event.
@@ -82,8 +82,8 @@ struct ReportBody<'a> {
     order: Option<Order>,
     #[serde(skip_serializing_if = "<[LabResult]>::is_empty")]
     results: Cow<'a, [LabResult]>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    notes: &'a [String],
+    #[serde(skip_serializing_if = "<[Text]>::is_empty")]
+    notes: &'a [Text],
     provenance: &'a Provenance,
 }
 

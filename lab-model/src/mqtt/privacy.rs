@@ -11,6 +11,7 @@ pub(crate) use super::keyed_hash::JoinedInput;
 use super::keyed_hash::{CacheSets, KeyedHash, TokenCache};
 use crate::{
     Container, Identifier, LabEvent, LabResult, Order, Patient, Sensitive, Specimen, SpecimenQuery,
+    Text,
 };
 
 /// How much identifying data a payload carries. Topics and MQTT properties never carry
@@ -437,10 +438,10 @@ impl<'t> Protector<'t> {
     }
 
     /// A bare identifier text (container barcode, accession number, operator).
-    fn text(&self, text: &mut Option<Sensitive<String>>, prefix: Prefix) {
+    fn text(&self, text: &mut Option<Sensitive<Text>>, prefix: Prefix) {
         *text = match (text.as_ref(), self.minimal) {
             (Some(value), false) => Some(Sensitive::new(
-                self.tokens.token(prefix, &["", value.expose()]),
+                self.tokens.token(prefix, &["", value.expose()]).into(),
             )),
             _ => None,
         };
@@ -582,7 +583,7 @@ pub(crate) fn protect<'e>(
 /// authority go.
 fn pseudonym(tokens: &Tokenizer, prefix: Prefix, id: &Identifier) -> Identifier {
     Identifier {
-        value: tokens.identifier(prefix, id),
+        value: (tokens.identifier(prefix, id)).into(),
         kind: id.kind.clone(),
         assigner: None,
     }

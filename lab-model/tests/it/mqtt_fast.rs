@@ -123,7 +123,7 @@ fn numbered_report(n: usize) -> LabEvent {
         ResultValue::Quantity(Quantity::new(Decimal::parse("5.40").unwrap())),
         ResultStatus::from_code("F"),
     );
-    result.operator = Some(Sensitive::new(format!("OP-{}", n % 7)));
+    result.operator = Some(Sensitive::new((format!("OP-{}", n % 7)).into()));
     LabEvent::Results(ResultReport {
         instrument: Instrument::with_local_id("chem-01"),
         patient: Some(Patient {
