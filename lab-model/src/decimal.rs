@@ -13,9 +13,10 @@ use crate::inline::InlineAscii;
 
 /// The longest decimal text the model accepts, in bytes.
 ///
-/// No instrument reports a value with more digits; a longer run is garbage and
-/// refusing it keeps the model's memory use proportional to meaningful input.
-pub const MAX_DECIMAL_LEN: usize = 64;
+/// No instrument reports a value with more digits (HL7 NM and DICOM DS hold at most 16
+/// characters, a double has 17 significant digits); a longer run is garbage, and
+/// refusing it keeps a `Decimal` at 32 bytes, stored inline.
+pub const MAX_DECIMAL_LEN: usize = 31;
 
 /// A decimal number kept exactly as written, in canonical form.
 ///
@@ -128,44 +129,51 @@ impl Decimal {
             _ => (false, 0),
         };
         let rest = body.get(digits_start..).unwrap_or_default();
-        let (int_part, frac_part) = match rest.iter().position(|&b| b == mark_byte) {
+        let at = |index: usize| start + digits_start + index;
+        // One pass: digits, then at most one mark, then digits.
+        let mut mark_at = None;
+        for (index, &byte) in rest.iter().enumerate() {
+            if byte.is_ascii_digit() {
+                continue;
+            }
+            if byte == mark_byte && mark_at.is_none() {
+                mark_at = Some(index);
+                continue;
+            }
+            return Err(match mark_at {
+                None => decimal_error(at(index), "expected a digit"),
+                Some(_) => decimal_error(at(index), "expected a digit in the fraction"),
+            });
+        }
+        let (int_part, frac_part) = match mark_at {
             Some(at) => (
                 rest.get(..at).unwrap_or_default(),
                 rest.get(at + 1..).unwrap_or_default(),
             ),
             None => (rest, &[][..]),
         };
-        let at = |index: usize| start + digits_start + index;
-        if let Some(bad) = int_part.iter().position(|b| !b.is_ascii_digit()) {
-            return Err(decimal_error(at(bad), "expected a digit"));
-        }
-        if let Some(bad) = frac_part.iter().position(|b| !b.is_ascii_digit()) {
-            return Err(decimal_error(
-                at(int_part.len() + 1 + bad),
-                "expected a digit in the fraction",
-            ));
-        }
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(decimal_error(at(0), "expected a digit"));
         }
 
-        let significant = int_part
-            .iter()
-            .position(|&b| b != b'0')
-            .map_or(&b"0"[..], |first| int_part.get(first..).unwrap_or(b"0"));
-        let mut out = InlineAscii::new();
-        let fraction = (!frac_part.is_empty()).then_some(b'.');
-        let fits = negative
-            .then_some(b'-')
-            .into_iter()
-            .chain(significant.iter().copied())
-            .chain(fraction)
-            .chain(frac_part.iter().copied())
-            .all(|byte| out.push(byte));
-        if !fits {
-            return Err(decimal_error(start, "more digits than any measurement has"));
-        }
-        Ok(Self(out))
+        // Most values are canonical already (`5.40`, `-2`, `0.5`): copied as they are.
+        let canonical = body.first() != Some(&b'+')
+            && (int_part.len() == 1 || int_part.first().is_some_and(|&first| first != b'0'))
+            && (mark_at.is_none() || (mark_byte == b'.' && !frac_part.is_empty()));
+        let joined = if canonical {
+            InlineAscii::from_ascii(body)
+        } else {
+            let significant = int_part
+                .iter()
+                .position(|&b| b != b'0')
+                .map_or(&b"0"[..], |first| int_part.get(first..).unwrap_or(b"0"));
+            let sign: &[u8] = if negative { b"-" } else { b"" };
+            let point: &[u8] = if frac_part.is_empty() { b"" } else { b"." };
+            InlineAscii::from_pieces(&[sign, significant, point, frac_part])
+        };
+        joined
+            .map(Self)
+            .ok_or(decimal_error(start, "more digits than any measurement has"))
     }
 
     /// The canonical text, as it will be written.

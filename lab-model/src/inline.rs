@@ -30,6 +30,22 @@ impl<const N: usize> InlineAscii<N> {
         Some(out)
     }
 
+    /// The concatenation of `pieces` if it is ASCII and fits: one copy per piece.
+    pub(crate) fn from_pieces(pieces: &[&[u8]]) -> Option<Self> {
+        let mut out = Self::new();
+        let mut end = 0usize;
+        for piece in pieces {
+            let start = end;
+            end = start.checked_add(piece.len())?;
+            out.bytes.get_mut(start..end)?.copy_from_slice(piece);
+        }
+        if !out.bytes.get(..end)?.is_ascii() {
+            return None;
+        }
+        out.len = u8::try_from(end).ok()?;
+        Some(out)
+    }
+
     /// Appends an ASCII byte; `false` (and no change) when full or not ASCII.
     pub(crate) fn push(&mut self, byte: u8) -> bool {
         let at = usize::from(self.len);
@@ -109,6 +125,15 @@ mod tests {
         assert!(InlineAscii::<3>::from_ascii(b"abcd").is_none());
         assert!(InlineAscii::<8>::from_ascii("é".as_bytes()).is_none());
         assert_eq!(InlineAscii::<8>::from_ascii(b"").unwrap().as_str(), "");
+    }
+
+    #[test]
+    fn from_pieces_joins_ascii_that_fits() {
+        let joined = InlineAscii::<6>::from_pieces(&[b"-", b"12", b".", b"5"]).unwrap();
+        assert_eq!(joined.as_str(), "-12.5");
+        assert_eq!(InlineAscii::<6>::from_pieces(&[]).unwrap().as_str(), "");
+        assert!(InlineAscii::<4>::from_pieces(&[b"123", b"45"]).is_none());
+        assert!(InlineAscii::<8>::from_pieces(&["é".as_bytes()]).is_none());
     }
 
     #[test]
