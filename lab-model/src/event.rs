@@ -416,6 +416,43 @@ pub struct Inventory {
     pub provenance: Provenance,
 }
 
+/// A log or service entry an instrument reported (HL7 LSU^U12, v2.5 chapter 13.3.11:
+/// one per EQP segment): an event log excerpt, a maintenance record, with the file it
+/// came from and the period it covers.
+///
+/// The text is whatever the device wrote, which may include sample ids an operator
+/// typed, so the MQTT mapping publishes it (and the file name) only under the `full`
+/// profile.
+///
+/// JSON: `{"instrument": {…}, "kind": {"system": "…", "code": "LOG"},
+/// "file_name": "…", "started_at": "…", "ended_at": "…", "text": "…",
+/// "provenance": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct EquipmentLog {
+    /// The instrument (HL7 EQU-1).
+    pub instrument: Instrument,
+    /// What kind of entry it is (HL7 EQP-1, table 0450: `LOG` log event, `SER`
+    /// service event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Coding>,
+    /// The name of the log file on the instrument (HL7 EQP-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<Text>,
+    /// When the logged period or service began (HL7 EQP-3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<LabTimestamp>,
+    /// When the logged period or service ended (HL7 EQP-4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<LabTimestamp>,
+    /// The log text itself (HL7 EQP-5, formatted text): escapes decoded, `\.br\`
+    /// written as a line break. Can be long, hence a `String`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Where the entry came from.
+    pub provenance: Provenance,
+}
+
 /// The kind of a [`LabEvent`], for routing (the MQTT topic's last level).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -441,11 +478,13 @@ pub enum EventKind {
     Query,
     /// [`LabEvent::Inventory`]
     Inventory,
+    /// [`LabEvent::Log`]
+    Log,
 }
 
 impl EventKind {
     /// Every kind, in the order of [`LabEvent`]'s variants.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Results,
         Self::Qc,
         Self::Calibration,
@@ -456,6 +495,7 @@ impl EventKind {
         Self::WorkOrder,
         Self::Query,
         Self::Inventory,
+        Self::Log,
     ];
 
     /// The name used in JSON (`"results"`, `"instrument_meta"` …).
@@ -472,6 +512,7 @@ impl EventKind {
             Self::WorkOrder => "work_order",
             Self::Query => "query",
             Self::Inventory => "inventory",
+            Self::Log => "log",
         }
     }
 }
@@ -512,6 +553,8 @@ pub enum LabEvent {
     Query(SpecimenQuery),
     /// The consumables on an instrument.
     Inventory(Inventory),
+    /// A log or service entry from an instrument.
+    Log(EquipmentLog),
 }
 
 impl LabEvent {
@@ -529,6 +572,7 @@ impl LabEvent {
             Self::WorkOrder(_) => EventKind::WorkOrder,
             Self::Query(_) => EventKind::Query,
             Self::Inventory(_) => EventKind::Inventory,
+            Self::Log(_) => EventKind::Log,
         }
     }
 
@@ -546,6 +590,7 @@ impl LabEvent {
             Self::WorkOrder(e) => &e.instrument,
             Self::Query(e) => &e.instrument,
             Self::Inventory(e) => &e.instrument,
+            Self::Log(e) => &e.instrument,
         }
     }
 
@@ -563,6 +608,7 @@ impl LabEvent {
             Self::WorkOrder(e) => &e.provenance,
             Self::Query(e) => &e.provenance,
             Self::Inventory(e) => &e.provenance,
+            Self::Log(e) => &e.provenance,
         }
     }
 
@@ -580,6 +626,7 @@ impl LabEvent {
             Self::WorkOrder(e) => &mut e.provenance,
             Self::Query(e) => &mut e.provenance,
             Self::Inventory(e) => &mut e.provenance,
+            Self::Log(e) => &mut e.provenance,
         }
     }
 
@@ -587,7 +634,8 @@ impl LabEvent {
     /// specimen, an order, an operator, or free text. Only equipment status,
     /// instrument descriptions and inventories cannot, which is what lets them be retained on a
     /// broker. Alarms count as identifying because vendors put sample barcodes in
-    /// alarm text.
+    /// alarm text; equipment logs because their text is whatever the device wrote,
+    /// sample ids an operator typed included.
     #[must_use]
     pub fn may_identify_a_person(&self) -> bool {
         match self {
@@ -597,7 +645,8 @@ impl LabEvent {
             | Self::ImagingStudy(_)
             | Self::Alarm(_)
             | Self::WorkOrder(_)
-            | Self::Query(_) => true,
+            | Self::Query(_)
+            | Self::Log(_) => true,
             Self::Status(_) | Self::InstrumentMeta(_) | Self::Inventory(_) => false,
         }
     }

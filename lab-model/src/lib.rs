@@ -51,8 +51,8 @@
 //! - **Events** ([`LabEvent`]): [`ResultReport`] (the results of one order on one
 //!   specimen), [`QcEvent`], [`CalibrationEvent`], [`EquipmentStatus`], [`Alarm`],
 //!   [`InstrumentMeta`], [`ImagingStudy`], and for the way back to instruments
-//!   [`WorkOrder`], [`SpecimenQuery`], plus [`Inventory`] of consumables; each carries
-//!   its [`Instrument`] and [`Provenance`].
+//!   [`WorkOrder`], [`SpecimenQuery`], plus [`Inventory`] of consumables and
+//!   [`EquipmentLog`] entries; each carries its [`Instrument`] and [`Provenance`].
 //! - **Results** ([`LabResult`]): a test ([`Coding`], [`LoincCode`]), a
 //!   [`ResultValue`] (quantity, range, ratio, coded, text, boolean, date-time,
 //!   absent), flags ([`Interpretation`]), [`ReferenceRange`], [`ResultStatus`], times,
@@ -158,8 +158,9 @@ pub use entities::{
 };
 pub use error::{ModelError, Result, TimestampForm};
 pub use event::{
-    Alarm, CalibrationEvent, EquipmentStatus, EventKind, ImagingStudy, InstrumentMeta, Inventory,
-    InventoryItem, LabEvent, Provenance, QcEvent, QcResult, SpecimenQuery, WorkOrder,
+    Alarm, CalibrationEvent, EquipmentLog, EquipmentStatus, EventKind, ImagingStudy,
+    InstrumentMeta, Inventory, InventoryItem, LabEvent, Provenance, QcEvent, QcResult,
+    SpecimenQuery, WorkOrder,
 };
 pub use result::{LabResult, ResultReport};
 pub use sensitive::Sensitive;

@@ -43,7 +43,7 @@
 //!
 //! `lab/v1/{site}/{area}/{instrument}/{kind}` by default, every level from the
 //! configuration; `{kind}` is one of `result`, `qc`, `calibration`, `status`,
-//! `alarm`, `meta`, `imaging`, `order`, `query`, `inventory` ([`topic_kind`]). The
+//! `alarm`, `meta`, `imaging`, `order`, `query`, `inventory`, `log` ([`topic_kind`]). The
 //! gateway's liveness is at `lab/v1/{site}/_gw/{gateway}/status`
 //! ([`gateway_birth`], [`gateway_will`]). Nothing an instrument sends can reach a
 //! topic or an MQTT property: templates only know configured placeholders, and the
@@ -123,7 +123,9 @@ pub use topic::{
 };
 
 /// How many event kinds there are ([`kind_index`]).
-const EVENT_KINDS: usize = 10;
+const EVENT_KINDS: usize = 11;
+// A kind added to the model without a slot here would share a per-kind table entry.
+const _: () = assert!(EVENT_KINDS == EventKind::ALL.len());
 
 /// A dense index of an event kind, for per-kind tables.
 fn kind_index(kind: EventKind) -> usize {
@@ -138,6 +140,7 @@ fn kind_index(kind: EventKind) -> usize {
         EventKind::WorkOrder => 7,
         EventKind::Query => 8,
         EventKind::Inventory => 9,
+        EventKind::Log => 10,
     }
 }
 
@@ -232,6 +235,7 @@ pub fn topic_kind(kind: EventKind) -> &'static str {
         EventKind::WorkOrder => "order",
         EventKind::Query => "query",
         EventKind::Inventory => "inventory",
+        EventKind::Log => "log",
     }
 }
 
@@ -248,6 +252,7 @@ pub fn schema_name(kind: EventKind) -> &'static str {
         EventKind::WorkOrder => "lab.order/1",
         EventKind::Query => "lab.query/1",
         EventKind::Inventory => "lab.inventory/1",
+        EventKind::Log => "lab.log/1",
     }
 }
 
@@ -386,4 +391,28 @@ fn gateway_status(config: &MappingConfig, online: bool) -> Result<Outbound, MapE
             user_properties: vec![("schema", Cow::Borrowed(GATEWAY_SCHEMA))],
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_index_topic_level_and_schema() {
+        let mut indexes: Vec<usize> = EventKind::ALL.into_iter().map(kind_index).collect();
+        indexes.sort_unstable();
+        assert_eq!(indexes, (0..EVENT_KINDS).collect::<Vec<_>>());
+        let levels: std::collections::BTreeSet<&str> =
+            EventKind::ALL.into_iter().map(topic_kind).collect();
+        let schemas: std::collections::BTreeSet<&str> =
+            EventKind::ALL.into_iter().map(schema_name).collect();
+        assert_eq!(levels.len(), EVENT_KINDS);
+        assert_eq!(schemas.len(), EVENT_KINDS);
+        for kind in EventKind::ALL {
+            assert_eq!(
+                schema_name(kind),
+                format!("lab.{}/{PAYLOAD_SCHEMA_VERSION}", topic_kind(kind))
+            );
+        }
+    }
 }

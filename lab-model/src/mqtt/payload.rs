@@ -148,6 +148,7 @@ impl Serialize for Body<'_> {
                 LabEvent::WorkOrder(inner) => inner.serialize(serializer),
                 LabEvent::Query(inner) => inner.serialize(serializer),
                 LabEvent::Inventory(inner) => inner.serialize(serializer),
+                LabEvent::Log(inner) => inner.serialize(serializer),
             },
         }
     }
@@ -443,6 +444,9 @@ fn id_tokens(event: &LabEvent, tokens: &mut TokenSession<'_>) -> IdTokens {
         | LabEvent::Alarm(_)
         | LabEvent::InstrumentMeta(_)
         | LabEvent::Inventory(_) => {}
+        // A log's text may hold an id an operator typed, but free text has no id
+        // field to tokenize: `id-only` publishes no token for it, and no text.
+        LabEvent::Log(_) => {}
     }
     out.ids
 }

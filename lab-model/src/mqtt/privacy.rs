@@ -10,8 +10,8 @@ use self::prefix::Prefix;
 pub(crate) use super::keyed_hash::JoinedInput;
 use super::keyed_hash::{CacheSets, KeyedHash, TokenCache};
 use crate::{
-    Container, Identifier, LabEvent, LabResult, Order, Patient, Sensitive, Specimen, SpecimenQuery,
-    Text,
+    Container, EquipmentLog, Identifier, LabEvent, LabResult, Order, Patient, Sensitive, Specimen,
+    SpecimenQuery, Text,
 };
 
 /// How much identifying data a payload carries. Topics and MQTT properties never carry
@@ -25,6 +25,7 @@ use crate::{
 /// | accession number (imaging) | as sent | `sp_` token | dropped | token only |
 /// | result operator | as sent | `op_` token | dropped | dropped |
 /// | free-text notes | as sent | kept | dropped | dropped |
+/// | equipment log text and file name | as sent | dropped | dropped | dropped |
 /// | results, times, instrument, lots | as sent | as sent | as sent | result ids only |
 ///
 /// Events that cannot identify a person (status, meta, inventory) are the same under
@@ -572,6 +573,16 @@ pub(crate) fn protect<'e>(
         }) => {
             protector.ids(specimen_ids, prefix::SPECIMEN);
             protector.container(container);
+        }
+        // A device log is free text an operator may have typed a sample id into, with
+        // no field that says where, and devices name log files after runs and
+        // samples: unlike notes, both go under `pseudonymized` too. The kind and
+        // times stay, so consumers still see that a log arrived and what it covers.
+        LabEvent::Log(EquipmentLog {
+            file_name, text, ..
+        }) => {
+            *file_name = None;
+            *text = None;
         }
         // Alarms carry no identifier fields; status, meta and inventory returned above.
         _ => {}

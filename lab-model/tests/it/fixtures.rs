@@ -21,6 +21,12 @@ pub(crate) const PHI_MARKERS: [&str; 14] = [
     "PHI-ORDER-SPECIMEN",
 ];
 
+/// Planted in an equipment log's text and file name: free text, not a protected
+/// field (so `Debug` shows it), that only the `full` MQTT profile may publish.
+pub(crate) const LOG_TEXT_MARKER: &str = "LOG-TYPED-SAMPLE-S24";
+/// See [`LOG_TEXT_MARKER`].
+pub(crate) const LOG_FILE_MARKER: &str = "run_LOG-FILE-S24.log";
+
 fn ts(text: &str) -> LabTimestamp {
     LabTimestamp::parse_hl7(text).unwrap()
 }
@@ -409,6 +415,18 @@ pub(crate) fn every_kind() -> Vec<LabEvent> {
         provenance: provenance(SourceProtocol::Hl7v2, "INU-1", "INV(1)"),
     });
 
+    let log = LabEvent::Log(EquipmentLog {
+        instrument: analyzer(),
+        kind: Some(Coding::new(CodeSystem::Hl7Table(450), "LOG").with_display("Log Event")),
+        file_name: Some(LOG_FILE_MARKER.into()),
+        started_at: Some(ts("20240301060000+0100")),
+        ended_at: Some(ts("20240301101800+0100")),
+        text: Some(format!(
+            "06:02 Start-up check passed\n09:47 Operator reran sample {LOG_TEXT_MARKER} \"clot\"\n10:18 Shift end"
+        )),
+        provenance: provenance(SourceProtocol::Hl7v2, "LSU-1", "EQP(1)"),
+    });
+
     vec![
         results,
         qc,
@@ -420,5 +438,6 @@ pub(crate) fn every_kind() -> Vec<LabEvent> {
         work_order,
         query,
         inventory,
+        log,
     ]
 }

@@ -13,7 +13,7 @@ use labwire_model::*;
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::fixtures::{PHI_MARKERS, every_kind};
+use crate::fixtures::{LOG_FILE_MARKER, LOG_TEXT_MARKER, PHI_MARKERS, every_kind};
 use crate::mqtt_schema::{closed, documents, file_name, schema_dir};
 
 /// The fast paths against independent oracles (declared here: `main.rs` lists the
@@ -171,6 +171,46 @@ fn identifiers_never_leave_the_site_except_under_full() {
             .unwrap()
             .contains("PHI-MRN-4711")
     );
+}
+
+/// A device log's text and file name are free text an operator may have typed a
+/// sample id into: only `full` publishes them; the other profiles keep the kind and
+/// the times (`id-only` publishes an empty token list, as for alarms).
+#[test]
+fn equipment_log_text_and_file_name_are_published_under_full_only() {
+    let log = every_kind()
+        .into_iter()
+        .find(|event| event.kind() == EventKind::Log)
+        .unwrap();
+    assert!(log.may_identify_a_person());
+    for profile in PROFILES {
+        let message = only(map_with(&log, &config(profile, PayloadFormat::Json), 1));
+        assert_eq!(message.topic.as_str(), "lab/v1/site-a/chem/an-01/log");
+        assert!(!message.retain);
+        assert_eq!(message.properties.message_expiry_interval, None);
+        let text = String::from_utf8(message.payload.clone()).unwrap();
+        let payload: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(payload["schema"], "lab.log/1");
+        let body = &payload["body"];
+        let published = profile == PrivacyProfile::Full;
+        for marker in [LOG_TEXT_MARKER, LOG_FILE_MARKER] {
+            assert_eq!(
+                text.contains(marker),
+                published,
+                "{marker} under {profile:?}"
+            );
+        }
+        match profile {
+            PrivacyProfile::IdOnly => assert_eq!(body, &serde_json::json!({})),
+            _ => {
+                assert_eq!(body["kind"]["code"], "LOG");
+                assert_eq!(body["started_at"], "2024-03-01T06:00:00+01:00");
+                assert_eq!(body["ended_at"], "2024-03-01T10:18:00+01:00");
+                assert_eq!(body.get("text").is_some(), published);
+                assert_eq!(body.get("file_name").is_some(), published);
+            }
+        }
+    }
 }
 
 #[test]

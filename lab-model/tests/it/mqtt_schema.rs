@@ -247,6 +247,14 @@ fn body(kind: EventKind) -> Value {
             json!({
             "items": list_of("inventory_item"), "at": def("timestamp")}),
         ),
+        EventKind::Log => common(
+            &[],
+            json!({
+            "kind": def("coding"),
+            "file_name": {"type": "string", "description": "under `full` only"},
+            "started_at": def("timestamp"), "ended_at": def("timestamp"),
+            "text": {"type": "string", "description": "the device's log text; under `full` only"}}),
+        ),
         _ => unreachable!("every kind is listed"),
     }
 }
