@@ -778,10 +778,51 @@ impl Ready {
     }
 }
 
-/// Position of the first character that cuts a frame short: STX, ENQ, EOT, ACK or NAK. They
-/// are restricted in frame text (E1381 §6.6), so a sender that meets them in a frame has
-/// given up on it (it sends EOT after a reply timeout) or started anew; a receiver that kept
-/// reading would swallow the peer's protocol characters.
+/// Whether `byte` ends a frame body: its terminator (ETX, ETB) or a character that cuts
+/// the frame short (STX, ENQ, EOT, ACK, NAK). The latter are restricted in frame text
+/// (E1381 §6.6), so a sender that meets them in a frame has given up on it (it sends EOT
+/// after a reply timeout) or started anew; a receiver that kept reading would swallow the
+/// peer's protocol characters. STX, ETX, EOT, ENQ and ACK are 0x02..=0x06; NAK (0x15) and
+/// ETB (0x17) differ only in bit 1.
+const fn ends_body(byte: u8) -> bool {
+    // `|`, not `||`: no branch, so that a block of bytes is tested with vector code.
+    (byte.wrapping_sub(STX) <= ACK - STX) | (byte | 0x02 == ETB)
+}
+
+/// Position of the first byte of `bytes` that [ends a frame body](ends_body).
+///
+/// One pass finds the terminator and any interrupting character together. Frame bodies
+/// are short (240 bytes by default), so a plain loop over 16-byte blocks, which the
+/// compiler turns into a few vector instructions per block, beats several calls of a
+/// general byte search, each paying its set-up.
+fn find_body_end(bytes: &[u8]) -> Option<usize> {
+    let mut blocks = bytes.chunks_exact(16);
+    let mut base = 0usize;
+    for block in blocks.by_ref() {
+        if let Ok(block) = <&[u8; 16]>::try_from(block) {
+            // The whole block at once, without an exit per byte.
+            let mut hit = 0u8;
+            for &byte in block {
+                hit |= u8::from(ends_body(byte));
+            }
+            if hit != 0 {
+                return block
+                    .iter()
+                    .position(|&byte| ends_body(byte))
+                    .map(|at| base.saturating_add(at));
+            }
+        }
+        base = base.saturating_add(16);
+    }
+    blocks
+        .remainder()
+        .iter()
+        .position(|&byte| ends_body(byte))
+        .map(|at| base.saturating_add(at))
+}
+
+/// Position of the first character that cuts a frame short: STX, ENQ, EOT, ACK or NAK (see
+/// [`ends_body`]).
 fn find_interrupt(bytes: &[u8]) -> Option<usize> {
     let first = memchr::memchr3(STX, ENQ, EOT, bytes);
     let before = bytes.get(..first.unwrap_or(bytes.len())).unwrap_or(bytes);
@@ -867,10 +908,39 @@ impl FrameDecoder {
     /// item; call again with the next chunk. After `Some`, call again with the unconsumed
     /// rest of `input`.
     pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> (usize, Option<FrameItem<'a>>) {
+        self.release();
+        let (consumed, ready) = self.next_ready(input);
+        let item = ready.map(|ready| self.build(ready, input));
+        (consumed, item)
+    }
+
+    /// Decodes all of `input`, calling `on_item` for every item found.
+    pub fn decode_each(&mut self, input: &[u8], mut on_item: impl FnMut(FrameItem<'_>)) {
+        // The same as calling `decode` until it returns `None`, but each item goes
+        // straight to `on_item` instead of being returned (and copied) first.
+        self.release();
+        let mut rest = input;
+        loop {
+            let (used, ready) = self.next_ready(rest);
+            let Some(ready) = ready else { break };
+            on_item(self.build(ready, rest));
+            self.release();
+            rest = rest.get(used..).unwrap_or_default();
+        }
+    }
+
+    /// Clears `partial` if the last item returned borrowed it.
+    fn release(&mut self) {
         if self.release_partial {
             self.partial.clear();
             self.release_partial = false;
         }
+    }
+
+    /// Steps through `input` up to the next item. Returns the bytes consumed (all of
+    /// `input` if no item was found) and the item, with ranges relative to `input`.
+    #[inline]
+    fn next_ready(&mut self, input: &[u8]) -> (usize, Option<Ready>) {
         let mut consumed = 0usize;
         let ready = loop {
             let rest = match input.get(consumed..) {
@@ -886,21 +956,7 @@ impl FrameDecoder {
             }
         };
         self.position = self.position.saturating_add(consumed as u64);
-        let item = ready.map(|ready| self.build(ready, input));
-        (consumed, item)
-    }
-
-    /// Decodes all of `input`, calling `on_item` for every item found.
-    pub fn decode_each(&mut self, input: &[u8], mut on_item: impl FnMut(FrameItem<'_>)) {
-        let mut rest = input;
-        loop {
-            let (used, item) = self.decode(rest);
-            match item {
-                Some(item) => on_item(item),
-                None => break,
-            }
-            rest = rest.get(used..).unwrap_or_default();
-        }
+        (consumed, ready)
     }
 
     /// `max_text` plus the frame number and the terminator: within this many bytes after
@@ -916,20 +972,25 @@ impl FrameDecoder {
     fn step(&mut self, rest: &[u8], at: u64) -> (usize, Option<Ready>) {
         match self.state {
             DecodeState::Idle => self.step_idle(rest, at),
-            DecodeState::Trailer { seen_cr } => match rest.first() {
-                Some(&CR) if !seen_cr => {
-                    self.state = DecodeState::Trailer { seen_cr: true };
-                    (1, None)
+            DecodeState::Trailer { seen_cr } => {
+                // CR LF in one step when both are there, as they usually are.
+                let cr = !seen_cr && rest.first() == Some(&CR);
+                let used = usize::from(cr);
+                match rest.get(used) {
+                    Some(&LF) => {
+                        self.state = DecodeState::Idle;
+                        (used + 1, None)
+                    }
+                    Some(_) => {
+                        self.state = DecodeState::Idle;
+                        (used, None)
+                    }
+                    None => {
+                        self.state = DecodeState::Trailer { seen_cr: true };
+                        (used, None)
+                    }
                 }
-                Some(&LF) => {
-                    self.state = DecodeState::Idle;
-                    (1, None)
-                }
-                _ => {
-                    self.state = DecodeState::Idle;
-                    (0, None)
-                }
-            },
+            }
             DecodeState::Body => self.step_body(rest, at),
             DecodeState::Checksum { kind, mut digits } => {
                 let (used, complete) = digits.scan(rest);
@@ -999,22 +1060,31 @@ impl FrameDecoder {
         let body = rest.get(1..).unwrap_or_default();
         let limit = self.body_window();
         let window = body.get(..limit).unwrap_or(body);
-        match memchr::memchr2(ETX, ETB, window) {
+        match find_body_end(window) {
             Some(t) => {
-                let candidate = window.get(..t).unwrap_or_default();
-                if let Some(j) = find_interrupt(candidate) {
-                    return self.interrupted(rest, at, j.saturating_add(1));
-                }
-                let kind = terminator_kind(window.get(t));
+                let Some(kind) = window
+                    .get(t)
+                    .and_then(|&byte| FrameKind::from_terminator(byte))
+                else {
+                    return self.interrupted(rest, at, t.saturating_add(1));
+                };
                 let after_terminator = t.saturating_add(2); // STX + body + terminator
-                if candidate.is_empty() {
+                if t == 0 {
                     return self.empty_frame(after_terminator);
                 }
                 let mut digits = Digits::default();
                 let (used, complete) =
                     digits.scan(rest.get(after_terminator..).unwrap_or_default());
                 if complete {
-                    self.state = DecodeState::Trailer { seen_cr: false };
+                    let mut end = after_terminator.saturating_add(used);
+                    // The usual trailer, CR LF, is skipped at once (as the `Trailer`
+                    // state would); anything else is left to that state.
+                    if rest.get(end..end.saturating_add(2)) == Some(&[CR, LF]) {
+                        end = end.saturating_add(2);
+                        self.state = DecodeState::Idle;
+                    } else {
+                        self.state = DecodeState::Trailer { seen_cr: false };
+                    }
                     let frame = Ready::Frame {
                         offset: self.frame_start,
                         body: BodySource::Input {
@@ -1024,18 +1094,16 @@ impl FrameDecoder {
                         kind,
                         digits,
                     };
-                    (after_terminator.saturating_add(used), Some(frame))
+                    (end, Some(frame))
                 } else {
                     self.partial.clear();
-                    self.partial.extend_from_slice(candidate);
+                    self.partial
+                        .extend_from_slice(window.get(..t).unwrap_or_default());
                     self.state = DecodeState::Checksum { kind, digits };
                     (rest.len(), None)
                 }
             }
             None => {
-                if let Some(j) = find_interrupt(window) {
-                    return self.interrupted(rest, at, j.saturating_add(1));
-                }
                 if window.len() >= limit {
                     self.state = DecodeState::Oversized {
                         number_byte: window.first().copied().unwrap_or_default(),
@@ -1056,15 +1124,17 @@ impl FrameDecoder {
         // `partial` holds at most `max_text + 1` bytes, so `limit` is at least 1.
         let limit = self.body_window().saturating_sub(self.partial.len());
         let window = rest.get(..limit).unwrap_or(rest);
-        match memchr::memchr2(ETX, ETB, window) {
+        match find_body_end(window) {
             Some(t) => {
-                let candidate = window.get(..t).unwrap_or_default();
-                if let Some(j) = find_interrupt(candidate) {
-                    return self.interrupted(rest, at, j);
-                }
-                let kind = terminator_kind(window.get(t));
+                let Some(kind) = window
+                    .get(t)
+                    .and_then(|&byte| FrameKind::from_terminator(byte))
+                else {
+                    return self.interrupted(rest, at, t);
+                };
                 let after_terminator = t.saturating_add(1);
-                self.partial.extend_from_slice(candidate);
+                self.partial
+                    .extend_from_slice(window.get(..t).unwrap_or_default());
                 if self.partial.is_empty() {
                     return self.empty_frame(after_terminator);
                 }
@@ -1086,9 +1156,6 @@ impl FrameDecoder {
                 }
             }
             None => {
-                if let Some(j) = find_interrupt(window) {
-                    return self.interrupted(rest, at, j);
-                }
                 if window.len() >= limit {
                     let number_byte = self
                         .partial
@@ -1188,13 +1255,6 @@ impl FrameDecoder {
     }
 }
 
-fn terminator_kind(byte: Option<&u8>) -> FrameKind {
-    match byte {
-        Some(&ETB) => FrameKind::Intermediate,
-        _ => FrameKind::Last,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reassembly
 // ---------------------------------------------------------------------------------------------
@@ -1245,6 +1305,17 @@ impl Reassembler {
                 offset: Some(frame.offset),
             });
         }
+        if self.text.capacity() == 0 {
+            // The first frame of a message: a message of one frame gets exactly its
+            // text; a message of several room for a few frames at once rather than a
+            // reallocation per frame while it is short (bounded by the frame actually
+            // received and by the limit).
+            let room = match frame.kind {
+                FrameKind::Last => frame.text.len(),
+                FrameKind::Intermediate => frame.text.len().saturating_mul(4).min(self.max_message),
+            };
+            self.text = Vec::with_capacity(room);
+        }
         self.text.extend_from_slice(frame.text);
         self.frames = self.frames.saturating_add(1);
         match frame.kind {
@@ -1264,6 +1335,11 @@ impl Reassembler {
     /// Bytes of unfinished message held.
     pub fn len(&self) -> usize {
         self.text.len()
+    }
+
+    /// The text of the unfinished message held.
+    pub fn text(&self) -> &[u8] {
+        &self.text
     }
 
     /// Frames of the unfinished message held.

@@ -113,7 +113,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::frame::{
     self, ACK, Checksum, ChecksumVerdict, Control, ENQ, EOT, Frame, FrameDecoder, FrameItem,
-    FrameKind, FrameNumber, FrameOptions, MAX_TEXT_LIMIT, NAK, Reassembler,
+    FrameKind, FrameNumber, FrameOptions, MAX_TEXT_LIMIT, NAK, Reassembled, Reassembler,
 };
 
 /// A point in time, in milliseconds since an epoch chosen by the caller.
@@ -576,8 +576,15 @@ const MAX_MESSAGE_WARNINGS: usize = 32;
 #[derive(Debug)]
 struct Receive {
     expected: FrameNumber,
-    /// Number, kind and text of the last accepted frame, to recognise its retransmission.
+    /// Number and kind of the last accepted frame, to recognise its retransmission.
     last: Option<(FrameNumber, FrameKind)>,
+    /// Where the text of the last accepted frame is, to compare a retransmission with.
+    last_at: LastText,
+    /// Its length, when it is the end of a message (`LastText::InMessage`,
+    /// `LastText::InEvent`).
+    last_len: usize,
+    /// A copy of it, when the message it ended is no longer at hand
+    /// (`LastText::Copied`).
     last_text: Vec<u8>,
     message: Reassembler,
     warnings: Vec<Warning>,
@@ -599,11 +606,28 @@ enum Classified {
     Unexpected,
 }
 
+/// Where the text of the last accepted frame is kept. The text is only needed if the
+/// same frame arrives again (its ACK was lost, E1381 §6.5.1 rule 3), so it is not
+/// copied while the message it belongs to is still at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LastText {
+    /// In `Receive::last_text` (empty if there is no last frame).
+    Copied,
+    /// The end of the message being reassembled: the frame was an intermediate one.
+    InMessage,
+    /// The end of the text of the newest [`LinkEvent::MessageReceived`] still queued:
+    /// the frame was the last of its message. Copied out when that event is polled
+    /// while the session still runs.
+    InEvent,
+}
+
 impl Receive {
     fn new(max_message: usize) -> Self {
         Receive {
             expected: FrameNumber::FIRST,
             last: None,
+            last_at: LastText::Copied,
+            last_len: 0,
             last_text: Vec::new(),
             message: Reassembler::new(max_message),
             warnings: Vec::new(),
@@ -618,6 +642,8 @@ impl Receive {
     fn clear(&mut self) {
         self.expected = FrameNumber::FIRST;
         self.last = None;
+        self.last_at = LastText::Copied;
+        self.last_len = 0;
         self.last_text.clear();
         let _ = self.message.take_partial();
         self.warnings.clear();
@@ -628,14 +654,16 @@ impl Receive {
     }
 
     /// Decides what a frame with a valid number and acceptable checksum is (E1381 §6.5.1
-    /// rule 3, relaxed by `options`).
+    /// rule 3, relaxed by `options`). `repeats_last` is whether its text is that of the
+    /// last accepted frame; it is only called if the number and kind are the same.
     fn classify(
         &self,
         number: FrameNumber,
         frame: &Frame<'_>,
         options: &FrameOptions,
+        repeats_last: impl FnOnce() -> bool,
     ) -> Classified {
-        if self.last == Some((number, frame.kind)) && self.last_text == frame.text {
+        if self.last == Some((number, frame.kind)) && repeats_last() {
             return Classified::Duplicate;
         }
         if number == self.expected {
@@ -660,11 +688,43 @@ impl Receive {
         Classified::Unexpected
     }
 
+    /// Notes an accepted frame, which was just pushed to `message`. Its text stays where
+    /// it is: at the end of the message, or, for the last frame of a message, at the end
+    /// of the event that hands the message out.
     fn remember(&mut self, number: FrameNumber, frame: &Frame<'_>) {
         self.expected = number.next();
         self.last = Some((number, frame.kind));
+        self.last_len = frame.text.len();
+        self.last_at = match frame.kind {
+            FrameKind::Intermediate => LastText::InMessage,
+            FrameKind::Last => LastText::InEvent,
+        };
+    }
+
+    /// The last `last_len` bytes of `text`.
+    fn tail<'t>(&self, text: &'t [u8]) -> &'t [u8] {
+        text.get(text.len().saturating_sub(self.last_len)..)
+            .unwrap_or_default()
+    }
+
+    /// Copies the text of the last accepted frame out of `text`, the message it ended.
+    fn keep_last_text(&mut self, text: &[u8]) {
+        let last = self.tail(text);
         self.last_text.clear();
-        self.last_text.extend_from_slice(frame.text);
+        self.last_text.extend_from_slice(last);
+        self.last_at = LastText::Copied;
+    }
+
+    /// Takes the message being reassembled, first copying the last accepted frame's
+    /// text out of it: the frame may still be retransmitted.
+    fn take_partial(&mut self) -> Option<Reassembled> {
+        let partial = self.message.take_partial();
+        if self.last_at == LastText::InMessage
+            && let Some(partial) = &partial
+        {
+            self.keep_last_text(&partial.text);
+        }
+        partial
     }
 
     fn note(&mut self, warning: Warning) {
@@ -711,6 +771,8 @@ struct Core {
     frame_unwritten: bool,
     output: Vec<u8>,
     events: VecDeque<LinkEvent>,
+    /// How many of `events` are [`LinkEvent::MessageReceived`].
+    queued_messages: usize,
     dropped_events: u64,
 }
 
@@ -740,7 +802,10 @@ impl Link {
                 enq_cut_frame: false,
                 frame_unwritten: false,
                 output: Vec::new(),
-                events: VecDeque::new(),
+                // A receive session queues at least three events (started, message,
+                // ended): room for a few more up front instead of growing from four.
+                events: VecDeque::with_capacity(8),
+                queued_messages: 0,
                 dropped_events: 0,
                 config,
             },
@@ -802,7 +867,11 @@ impl Link {
 
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<LinkEvent> {
-        self.core.events.pop_front()
+        let event = self.core.events.pop_front();
+        if let Some(LinkEvent::MessageReceived { text, .. }) = &event {
+            self.core.message_polled(text);
+        }
+        event
     }
 
     /// The current phase.
@@ -918,6 +987,8 @@ impl Core {
 
     // --- events and output -------------------------------------------------------------------
 
+    // Inlined: the event is then built where it is queued, not built and copied.
+    #[inline(always)]
     fn emit(&mut self, event: LinkEvent) {
         let droppable = matches!(
             event,
@@ -941,10 +1012,20 @@ impl Core {
         self.events.len() >= self.config.max_events
     }
 
+    /// Appends a control character to the output.
+    fn write(&mut self, byte: u8) {
+        if self.output.capacity() == 0 {
+            // Room for the replies to a few dozen frames at once (a receiver writes one
+            // byte per frame) rather than growing from eight bytes.
+            self.output.reserve(64);
+        }
+        self.output.push(byte);
+    }
+
     /// Sends a reply as receiver; restarts the receive timer (E1381 §6.5.2: "when replying
     /// to a frame").
     fn reply(&mut self, byte: u8, now: Instant) {
-        self.output.push(byte);
+        self.write(byte);
         if let Phase::Receiving { .. } = self.phase {
             let deadline = now.saturating_add(self.config.timeouts.receive);
             self.phase = Phase::Receiving { deadline };
@@ -985,7 +1066,7 @@ impl Core {
         match self.phase {
             Phase::Establishing { deadline } if now >= deadline => {
                 // §6.5.2: no reply to ENQ within 15 s → termination phase.
-                self.output.push(EOT);
+                self.write(EOT);
                 self.phase = Phase::Neutral;
                 self.hold(now, self.config.timeouts.retry_delay, HoldReason::Retry);
                 self.establish_failed(EstablishFailure::NoReply);
@@ -1024,7 +1105,7 @@ impl Core {
                 }
             }
         }
-        self.output.push(ENQ);
+        self.write(ENQ);
         let deadline = now.saturating_add(self.config.timeouts.reply);
         self.phase = Phase::Establishing { deadline };
     }
@@ -1099,10 +1180,10 @@ impl Core {
     /// ENQ on a neutral line: become the receiver, or refuse while busy.
     fn answer_enq(&mut self, now: Instant) {
         if self.busy || self.events_full() {
-            self.output.push(NAK);
+            self.write(NAK);
             return;
         }
-        self.output.push(ACK);
+        self.write(ACK);
         self.rx.clear();
         let deadline = now.saturating_add(self.config.timeouts.receive);
         self.phase = Phase::Receiving { deadline };
@@ -1317,7 +1398,7 @@ impl Core {
 
     /// Termination phase as sender (§6.4).
     fn finish_transfer(&mut self, reason: SessionEnd) {
-        self.output.push(EOT);
+        self.write(EOT);
         self.phase = Phase::Neutral;
         self.emit(LinkEvent::SessionEnded {
             direction: Direction::Sending,
@@ -1329,7 +1410,9 @@ impl Core {
 
     fn receiving_item(&mut self, item: FrameItem<'_>, now: Instant, enq_cut_frame: bool) {
         match item {
-            FrameItem::Frame(frame) => self.receive_frame(&frame, now),
+            // By reference: a copy of the frame would load, as a whole, fields that
+            // were just stored one by one, and stall until the stores complete.
+            FrameItem::Frame(ref frame) => self.receive_frame(frame, now),
             FrameItem::Control {
                 control: Control::Eot,
                 ..
@@ -1346,7 +1429,7 @@ impl Core {
                 } else {
                     self.end_receive(SessionEnd::PeerRestarted, PartialReason::PeerRestarted);
                     match self.config.enq_while_receiving {
-                        EnqWhileReceiving::EndSessionAndNak => self.output.push(NAK),
+                        EnqWhileReceiving::EndSessionAndNak => self.write(NAK),
                         EnqWhileReceiving::RestartAndAck => self.answer_enq(now),
                     }
                 }
@@ -1382,7 +1465,12 @@ impl Core {
             }));
             return;
         };
-        let verdict = self.config.frame.checksum_verdict(frame.checksum);
+        // The usual case is decided on the variant alone (see `receiving_item`).
+        let verdict = if matches!(frame.checksum, Checksum::Valid) {
+            ChecksumVerdict::Accept
+        } else {
+            self.config.frame.checksum_verdict(frame.checksum)
+        };
         if verdict == ChecksumVerdict::Reject {
             self.reply(NAK, now);
             self.emit(LinkEvent::ProtocolError(Error::ChecksumRejected {
@@ -1392,7 +1480,11 @@ impl Core {
             }));
             return;
         }
-        let note = match self.rx.classify(number, frame, &self.config.frame) {
+        let repeats_last = || self.last_frame_text() == frame.text;
+        let note = match self
+            .rx
+            .classify(number, frame, &self.config.frame, repeats_last)
+        {
             Classified::Duplicate => {
                 self.reply_accept(now);
                 self.warn(Warning::DuplicateFrame { offset, number });
@@ -1437,6 +1529,7 @@ impl Core {
                 }
                 if let Some(message) = complete {
                     let warnings = self.rx.take_warnings();
+                    self.queued_messages = self.queued_messages.saturating_add(1);
                     self.emit(LinkEvent::MessageReceived {
                         text: message.text,
                         frames: message.frames,
@@ -1452,8 +1545,33 @@ impl Core {
         }
     }
 
+    /// The text of the last accepted frame (see [`LastText`]).
+    fn last_frame_text(&self) -> &[u8] {
+        match self.rx.last_at {
+            LastText::Copied => &self.rx.last_text,
+            LastText::InMessage => self.rx.tail(self.rx.message.text()),
+            LastText::InEvent => {
+                let newest = self.events.iter().rev().find_map(|event| match event {
+                    LinkEvent::MessageReceived { text, .. } => Some(text.as_slice()),
+                    _ => None,
+                });
+                self.rx.tail(newest.unwrap_or_default())
+            }
+        }
+    }
+
+    /// A [`LinkEvent::MessageReceived`] with `text` was taken from the queue. If it was
+    /// the newest and its last frame may still be retransmitted, that frame's text is
+    /// copied now.
+    fn message_polled(&mut self, text: &[u8]) {
+        self.queued_messages = self.queued_messages.saturating_sub(1);
+        if self.queued_messages == 0 && self.rx.last_at == LastText::InEvent {
+            self.rx.keep_last_text(text);
+        }
+    }
+
     fn report_partial(&mut self, reason: PartialReason) {
-        if let Some(partial) = self.rx.message.take_partial() {
+        if let Some(partial) = self.rx.take_partial() {
             self.rx.warnings.clear();
             self.rx.warnings_dropped = 0;
             self.emit(LinkEvent::PartialMessage {

@@ -71,6 +71,9 @@ impl Default for Delimiters {
 impl Delimiters {
     /// Reads the delimiters from the start of an `H` record: `H`, the field
     /// delimiter, then repeat, component and escape (LIS02-A2 §6.2).
+    // Inlined: a result returned through memory, its delimiters stored byte by byte
+    // and loaded as a word, stalls the processor until the stores complete.
+    #[inline]
     pub fn from_header(record: &[u8]) -> Result<Self, RecordError> {
         let bad = |reason: &'static str| RecordError::Delimiters { offset: 0, reason };
         match record {
@@ -134,7 +137,10 @@ impl RecordType {
 
     /// Whether the standard defines this type.
     pub fn is_standard(self) -> bool {
-        b"HPORCQMSL".contains(&self.0)
+        matches!(
+            self.0,
+            b'H' | b'P' | b'O' | b'R' | b'C' | b'Q' | b'M' | b'S' | b'L'
+        )
     }
 }
 
@@ -287,8 +293,8 @@ pub struct Message<'a> {
     /// `text` as text when it reads as itself: ASCII, or valid UTF-8 in a UTF-8
     /// message. Checked once here so that no record or field has to be again.
     utf8: Option<&'a str>,
-    delimiters: Delimiters,
-    charset: Charset,
+    /// The delimiters and the charset, as every record carries them.
+    format: Format,
     /// `(start, end)` of each record's text, without its separator.
     records: Vec<(u32, u32)>,
     complete: bool,
@@ -313,7 +319,7 @@ impl<'a> Message<'a> {
 
     /// The delimiters.
     pub fn delimiters(&self) -> Delimiters {
-        self.delimiters
+        self.format.delimiters()
     }
 
     /// Whether the message ends with an `L` record.
@@ -332,11 +338,13 @@ impl<'a> Message<'a> {
     }
 
     /// The records, in order.
+    #[inline]
     pub fn records(&self) -> impl Iterator<Item = Record<'a>> + '_ {
         (0..self.records.len()).filter_map(|index| self.record(index))
     }
 
     /// One record by index (0 is the H record).
+    #[inline]
     pub fn record(&self, index: usize) -> Option<Record<'a>> {
         let (start, end) = *self.records.get(index)?;
         let range = start as usize..end as usize;
@@ -346,14 +354,40 @@ impl<'a> Message<'a> {
             utf8: self.utf8.and_then(|utf8| utf8.get(range)),
             index,
             offset: start as usize,
-            delimiters: self.delimiters,
-            charset: self.charset,
+            format: self.format,
         })
     }
 
     /// The `H` record.
     pub fn header(&self) -> Option<Record<'a>> {
         self.record(0)
+    }
+}
+
+/// Adds the text of an E1381 message, as the link hands it over
+/// ([`LinkEvent::MessageReceived`](crate::link::LinkEvent::MessageReceived)), to
+/// `session`, the text of the messages received before it in the same session, ready
+/// for [`parse_messages`].
+///
+/// E1381 messages and E1394 messages need not match: an instrument may send each
+/// record as a message of its own (Roche Elecsys), or several H…L messages in one.
+/// Joined, they read as one stream of records. A message whose last record lacks its
+/// CR (some senders omit it before ETX) gets one, so that the record ends where the
+/// message ends instead of running into the next message's first record.
+///
+/// The first message of a session is taken over as it is, without a copy. `session`
+/// grows by the messages given to it; the link bounds each of them
+/// ([`LinkConfig::max_message`](crate::link::LinkConfig::max_message)) and the caller
+/// clears `session` when the session ends.
+pub fn join_message(session: &mut Vec<u8>, message: Vec<u8>) {
+    let ends_record = matches!(message.last(), Some(&(CR | LF)) | None);
+    if session.is_empty() && session.capacity() < message.len() {
+        *session = message;
+    } else {
+        session.extend_from_slice(&message);
+    }
+    if !ends_record {
+        session.push(CR);
     }
 }
 
@@ -393,13 +427,12 @@ pub fn parse_messages<'a>(
             consumed += line;
             continue;
         }
-        let mut own = Vec::new();
-        let message = parse_one(rest, options, &mut own)?;
+        let first = warnings.len();
+        let message = parse_one(rest, options, &mut warnings)?;
         let used = message.text.len().max(1);
-        warnings.extend(own.into_iter().map(|mut warning| {
+        for warning in warnings.iter_mut().skip(first) {
             warning.offset += consumed;
-            warning
-        }));
+        }
         messages.push(message);
         rest = rest.get(used..).unwrap_or_default();
         consumed += used;
@@ -417,23 +450,26 @@ fn parse_one<'a>(
     let text = text
         .get(..text.len().min(u32::MAX as usize))
         .unwrap_or_default();
-    let mut records: Vec<(u32, u32)> = Vec::new();
+    // Most messages have a few dozen records at most: room for the first few up front
+    // rather than growing from one (a constant, not read off the input).
+    let mut records: Vec<(u32, u32)> = Vec::with_capacity(16);
     let mut complete = false;
     let mut at = 0usize;
     let mut end_of_message = text.len();
     let mut warned_separator = false;
     let mut hierarchy = Hierarchy::default();
+    let format = Format::new(delimiters, options.charset);
     while at < text.len() {
         let rest = text.get(at..).unwrap_or_default();
-        let line_len = memchr::memchr2(CR, LF, rest).unwrap_or(rest.len());
+        let line_len = find_line_end(rest).unwrap_or(rest.len());
         let line_end = at + line_len;
         // The separator: CR, CR LF or LF.
-        let separator_len = match rest.get(line_len..) {
-            Some([CR, LF, ..]) => 2,
-            Some([CR, ..]) | Some([LF, ..]) => 1,
-            _ => 0,
+        let (separator_len, is_lf) = match rest.get(line_len..) {
+            Some([CR, LF, ..]) => (2, true),
+            Some([CR, ..]) => (1, false),
+            Some([LF, ..]) => (1, true),
+            _ => (0, false),
         };
-        let is_lf = matches!(rest.get(line_len..), Some([LF, ..]) | Some([CR, LF, ..]));
         let index = records.len();
         if is_lf {
             if options.strict {
@@ -487,8 +523,7 @@ fn parse_one<'a>(
             utf8: None,
             index,
             offset: at,
-            delimiters,
-            charset: options.charset,
+            format,
         };
         hierarchy.check(&record, warnings);
         at = line_end + separator_len;
@@ -514,8 +549,7 @@ fn parse_one<'a>(
     Ok(Message {
         text,
         utf8,
-        delimiters,
-        charset: options.charset,
+        format,
         records,
         complete,
     })
@@ -551,14 +585,14 @@ impl Hierarchy {
         let after = self.last.unwrap_or(RecordType::HEADER);
         // Which record types may precede each one (LIS02-A2 §5.1; S, Q and L are
         // level 0 or 1, so they may follow anything).
-        let allowed: &[u8] = match kind.0 {
-            b'H' => b"",
-            b'P' => b"HPORQS",
-            b'O' => b"POR",
-            b'R' => b"OR",
-            _ => b"HPORQSL",
+        let allowed = match (kind.0, after.0) {
+            (b'H', _) => false,
+            (b'P', previous) => matches!(previous, b'H' | b'P' | b'O' | b'R' | b'Q' | b'S'),
+            (b'O', previous) => matches!(previous, b'P' | b'O' | b'R'),
+            (b'R', previous) => matches!(previous, b'O' | b'R'),
+            (_, previous) => matches!(previous, b'H' | b'P' | b'O' | b'R' | b'Q' | b'S' | b'L'),
         };
-        if record.index > 0 && !allowed.contains(&after.0) {
+        if record.index > 0 && !allowed {
             warn(RecordWarningKind::Hierarchy { found: kind, after });
         }
         match kind.0 {
@@ -591,6 +625,13 @@ impl Hierarchy {
         if *expected == 0 {
             *expected = 1;
         }
+        // The common case, the expected number, is read off the bytes: no text to make.
+        if leading_number(record.text, record.delimiters().field) == Some(*expected)
+            || plain_number(record.field_bytes(2)) == Some(*expected)
+        {
+            *expected = expected.saturating_add(1);
+            return;
+        }
         let field = record.field(2);
         let found = field.text();
         match found.trim().parse::<u32>() {
@@ -613,6 +654,41 @@ impl Hierarchy {
     }
 }
 
+/// Field 2 of a record as a number when it is one right after the type letter, as
+/// in `R|12|…`: one to nine digits between the first two field delimiters (or the
+/// end). Found without splitting the record; digits and the delimiters are ASCII, so
+/// no Shift-JIS character can hide among them.
+fn leading_number(record: &[u8], field_delimiter: u8) -> Option<u32> {
+    let [_, delimiter, rest @ ..] = record else {
+        return None;
+    };
+    if *delimiter != field_delimiter {
+        return None;
+    }
+    let digits = rest
+        .iter()
+        .take(10)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let (number, after) = rest.split_at_checked(digits)?;
+    match after.first() {
+        None => plain_number(number),
+        Some(&byte) if byte == field_delimiter => plain_number(number),
+        Some(_) => None,
+    }
+}
+
+/// The value of `bytes` if it is one to nine ASCII digits (so that it fits a `u32`).
+fn plain_number(bytes: &[u8]) -> Option<u32> {
+    if bytes.is_empty() || bytes.len() > 9 {
+        return None;
+    }
+    bytes.iter().try_fold(0u32, |value, &byte| {
+        byte.is_ascii_digit()
+            .then(|| value * 10 + u32::from(byte - b'0'))
+    })
+}
+
 /// One record.
 #[derive(Clone, Copy)]
 pub struct Record<'a> {
@@ -621,8 +697,9 @@ pub struct Record<'a> {
     utf8: Option<&'a str>,
     index: usize,
     offset: usize,
-    delimiters: Delimiters,
-    charset: Charset,
+    /// The message's delimiters and charset, in one word (see [`Format`]): records
+    /// are made for every access, and a word is copied whole.
+    format: Format,
 }
 
 impl fmt::Debug for Record<'_> {
@@ -649,6 +726,16 @@ impl<'a> Record<'a> {
         )
     }
 
+    /// The message's delimiters.
+    fn delimiters(&self) -> Delimiters {
+        self.format.delimiters()
+    }
+
+    /// The message's charset.
+    fn charset(&self) -> Charset {
+        self.format.charset()
+    }
+
     /// Its index in the message (0 is the H record).
     pub fn index(&self) -> usize {
         self.index
@@ -665,11 +752,12 @@ impl<'a> Record<'a> {
     }
 
     /// How many fields it has, the type letter included.
+    #[inline]
     pub fn field_count(&self) -> usize {
-        if self.charset == Charset::ShiftJis && !self.text.is_ascii() {
+        if self.charset() == Charset::ShiftJis && !self.text.is_ascii() {
             return self.field_ranges().count();
         }
-        1 + memchr::memchr_iter(self.delimiters.field, self.text).count()
+        1 + count_byte(self.text, self.delimiters().field)
     }
 
     /// Field `number`, counting the record type letter as field 1 (`R.4` is the
@@ -678,7 +766,7 @@ impl<'a> Record<'a> {
     pub fn field(&self, number: usize) -> Field<'a> {
         let range = number
             .checked_sub(1)
-            .and_then(|index| nth_range(self.text, self.delimiters.field, index, self.charset));
+            .and_then(|index| nth_range(self.text, self.delimiters().field, index, self.charset()));
         let Some((start, end)) = range else {
             return self.empty_field();
         };
@@ -689,8 +777,17 @@ impl<'a> Record<'a> {
         let plain = self
             .utf8
             .and_then(|utf8| utf8.get(start..end))
-            .filter(|_| !raw.contains(&self.delimiters.escape));
+            .filter(|_| !raw.contains(&self.delimiters().escape));
         self.field_of(raw, plain, structured)
+    }
+
+    /// The bytes of field `number` (see [`Record::field`]), escapes not decoded.
+    fn field_bytes(&self, number: usize) -> &'a [u8] {
+        number
+            .checked_sub(1)
+            .and_then(|index| nth_range(self.text, self.delimiters().field, index, self.charset()))
+            .and_then(|(start, end)| self.text.get(start..end))
+            .unwrap_or_default()
     }
 
     /// An empty field of this record.
@@ -701,10 +798,10 @@ impl<'a> Record<'a> {
     /// A field of this record from its bytes, with its plain text: `plain` if the
     /// caller knows it, else found now.
     fn field_of(&self, raw: &'a [u8], plain: Option<&'a str>, structured: bool) -> Field<'a> {
-        let format = Format::new(self.delimiters, self.charset);
+        let format = self.format;
         Field {
             raw,
-            plain: plain.or_else(|| plain_text(raw, self.delimiters.escape, self.charset)),
+            plain: plain.or_else(|| plain_text(raw, self.delimiters().escape, self.charset())),
             format: if structured {
                 format
             } else {
@@ -716,14 +813,14 @@ impl<'a> Record<'a> {
     /// The record as text when it needs no decoding (see `plain_text`).
     fn plain_text(&self) -> Option<&'a str> {
         match self.utf8 {
-            Some(utf8) => (!self.text.contains(&self.delimiters.escape)).then_some(utf8),
-            None => plain_text(self.text, self.delimiters.escape, self.charset),
+            Some(utf8) => (!self.text.contains(&self.delimiters().escape)).then_some(utf8),
+            None => plain_text(self.text, self.delimiters().escape, self.charset()),
         }
     }
 
     /// The byte ranges of the fields (see [`Ranges`]).
     fn field_ranges(&self) -> Ranges<'a> {
-        Ranges::new(self.text, Some(self.delimiters.field), self.charset)
+        Ranges::new(self.text, Some(self.delimiters().field), self.charset())
     }
 
     /// The fields in one pass, with the record's plain text found once, so that no
@@ -769,8 +866,8 @@ impl<'a> Record<'a> {
     /// is made when asked for ([`LocatedFields::get`]). The fast way to read many
     /// fields of a record.
     pub fn locate_fields<const N: usize>(&self) -> LocatedFields<'a, N> {
-        let format = Format::new(self.delimiters, self.charset);
-        let shift_jis = self.charset == Charset::ShiftJis && !self.text.is_ascii();
+        let format = self.format;
+        let shift_jis = self.charset() == Charset::ShiftJis && !self.text.is_ascii();
         if shift_jis {
             let mut ends = [self.text.len(); N];
             let mut count = 0usize;
@@ -787,12 +884,12 @@ impl<'a> Record<'a> {
             };
         }
         let (ends, count, escaped) =
-            piece_ends::<N>(self.text, self.delimiters.field, self.delimiters.escape);
+            piece_ends::<N>(self.text, self.delimiters().field, self.delimiters().escape);
         // `escaped` covers at least the located fields, which is all `plain` is
         // used for.
         let plain = match self.utf8 {
             Some(utf8) => (!escaped).then_some(utf8),
-            None => plain_text(self.text, self.delimiters.escape, self.charset),
+            None => plain_text(self.text, self.delimiters().escape, self.charset()),
         };
         LocatedFields {
             record: *self,
@@ -858,7 +955,7 @@ impl<'a, const N: usize> LocatedFields<'a, N> {
         let raw = self.record.text.get(start..end).unwrap_or_default();
         let plain = match self.plain {
             Some(plain) => plain.get(start..end),
-            None => plain_text(raw, self.record.delimiters.escape, self.record.charset),
+            None => plain_text(raw, self.record.delimiters().escape, self.record.charset()),
         };
         Field {
             raw,
@@ -1053,6 +1150,100 @@ fn lowest_byte(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
+/// Bytes scanned at once by the block loops below: the width of an SSE2 register,
+/// which every x86-64 processor has; the compiler turns a loop over a block into a few
+/// vector instructions.
+const BLOCK: usize = 16;
+
+/// Where the first CR or LF of `bytes` is: the end of a record.
+///
+/// Records are short, a few dozen bytes: a block loop finds their end sooner than a
+/// general byte search, which pays a set-up on every call. Long records (manufacturer
+/// records of tens of kilobytes) go to memchr after the first blocks.
+fn find_line_end(bytes: &[u8]) -> Option<usize> {
+    let is_end = |byte: u8| (byte == CR) | (byte == LF);
+    let mut blocks = bytes.chunks_exact(BLOCK);
+    let mut base = 0usize;
+    for block in blocks.by_ref() {
+        if let Ok(block) = <&[u8; BLOCK]>::try_from(block) {
+            let mut hit = 0u8;
+            for &byte in block {
+                hit |= u8::from(is_end(byte));
+            }
+            if hit != 0 {
+                return block
+                    .iter()
+                    .position(|&byte| is_end(byte))
+                    .map(|at| base + at);
+            }
+        }
+        base += BLOCK;
+        if base >= 8 * BLOCK {
+            let rest = bytes.get(base..).unwrap_or_default();
+            return memchr::memchr2(CR, LF, rest).map(|at| base + at);
+        }
+    }
+    let rest = blocks.remainder();
+    let (word, valid) = word_at(rest, 0);
+    let mask = (matches_in(word, CR) | matches_in(word, LF)) & valid;
+    if mask != 0 {
+        return Some(base + lowest_byte(mask));
+    }
+    // At most 15 bytes: a second word covers the rest.
+    let (word, valid) = word_at(rest, 8);
+    let mask = (matches_in(word, CR) | matches_in(word, LF)) & valid;
+    (mask != 0).then(|| base + 8 + lowest_byte(mask))
+}
+
+/// How many times `byte` occurs in `bytes`.
+///
+/// Counted per block (see [`find_line_end`]); memchr's counter steps through inputs
+/// shorter than its vector width byte by byte, which most records are.
+fn count_byte(bytes: &[u8], byte: u8) -> usize {
+    if bytes.len() >= 256 {
+        return memchr::memchr_iter(byte, bytes).count();
+    }
+    let mut blocks = bytes.chunks_exact(BLOCK);
+    let mut count = 0usize;
+    for block in blocks.by_ref() {
+        if let Ok(block) = <&[u8; BLOCK]>::try_from(block) {
+            let mut found = 0u8;
+            for &other in block {
+                found += u8::from(other == byte);
+            }
+            count += usize::from(found);
+        }
+    }
+    // One bit per matching byte, at the top of each byte: gathered as 0 or 1 per byte,
+    // then the bytes are added up with a multiplication into the top byte.
+    let count_in = |word: u64, valid: u64| {
+        let mask = matches_in(word, byte) & valid;
+        ((mask >> 7).wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize
+    };
+    let rest = blocks.remainder();
+    let mut left = rest.len();
+    if let Some(first) = rest.get(..8)
+        && let Ok(first) = <[u8; 8]>::try_from(first)
+    {
+        count += count_in(u64::from_le_bytes(first), !LOW_SEVEN);
+        left -= 8;
+    }
+    if left == 0 {
+        return count;
+    }
+    // The last bytes, as the end of a word that overlaps what was counted already
+    // (cheaper than assembling a short word), when there are eight bytes to read.
+    if let Some(last) = bytes.len().checked_sub(8).and_then(|at| bytes.get(at..))
+        && let Ok(last) = <[u8; 8]>::try_from(last)
+    {
+        // The top `left` bytes of the word (1..=7 of them) are new.
+        let valid = !LOW_SEVEN & !((1u64 << (8 * (8 - left))) - 1);
+        return count + count_in(u64::from_le_bytes(last), valid);
+    }
+    let (word, valid) = word_at(rest, 0);
+    count + count_in(word, valid)
+}
+
 /// Where the first `N` pieces of `bytes` between `delimiter`s end, how many pieces
 /// there are (more than `N` when there are more), and whether the bytes scanned (at
 /// least the first `N` pieces) hold an `escape`: `ends[k]` is the end of piece `k`
@@ -1203,6 +1394,16 @@ pub struct Field<'a> {
 /// until the stores complete.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Format(u64);
+
+impl fmt::Debug for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Format")
+            .field("delimiters", &self.delimiters())
+            .field("charset", &self.charset())
+            .field("structured", &self.structured())
+            .finish()
+    }
+}
 
 impl Format {
     /// The bit of the byte after the charset that marks an unsplit field.
@@ -1817,6 +2018,80 @@ mod tests {
         assert_eq!(piece_range(b"a^b\\c^d", b'^', Some(b'\\'), 2), None);
     }
 
+    #[test]
+    fn block_scans_agree_with_byte_loops() {
+        // Every length around the block and word sizes (and past the switch to
+        // memchr), with the bytes sought at every position.
+        let lengths = (0..=160).chain([255, 256, 257, 300, 1000]);
+        for len in lengths {
+            let plain: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert_eq!(count_byte(&plain, b'|'), 0, "{len}");
+            assert_eq!(find_line_end(&plain), None, "{len}");
+            for at in (0..len).step_by(if len > 160 { 7 } else { 1 }) {
+                let mut bytes = plain.clone();
+                bytes[at] = b'|';
+                assert_eq!(count_byte(&bytes, b'|'), 1, "{len} {at}");
+                bytes[len - 1 - at] = b'|';
+                let expected = if at == len - 1 - at { 1 } else { 2 };
+                assert_eq!(count_byte(&bytes, b'|'), expected, "{len} {at}");
+                for end in [CR, LF] {
+                    let mut bytes = plain.clone();
+                    bytes[at] = end;
+                    assert_eq!(find_line_end(&bytes), Some(at), "{len} {at}");
+                    bytes[len - 1] = CR;
+                    assert_eq!(find_line_end(&bytes), Some(at), "{len} {at}");
+                }
+            }
+        }
+        let all = [b'|'; 40];
+        for len in 0..all.len() {
+            assert_eq!(count_byte(&all[..len], b'|'), len);
+        }
+    }
+
+    #[test]
+    fn messages_join_into_one_record_stream() {
+        let mut session = Vec::new();
+        let first = b"H|\\^&\rP|1\r".to_vec();
+        let address = first.as_ptr();
+        join_message(&mut session, first);
+        // Taken over, not copied.
+        assert_eq!(session.as_ptr(), address);
+        join_message(&mut session, b"O|1|S1\rR|1|^^^GLU|5".to_vec());
+        join_message(&mut session, Vec::new());
+        join_message(&mut session, b"L|1|N\n".to_vec());
+        assert_eq!(session, b"H|\\^&\rP|1\rO|1|S1\rR|1|^^^GLU|5\rL|1|N\n");
+        let (messages, _) = parse_messages(&session, &RecordOptions::default()).unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].len(), 5);
+        assert!(messages[0].is_complete());
+        // A cleared session keeps its room.
+        session.clear();
+        let capacity = session.capacity();
+        join_message(&mut session, b"H|\\^&".to_vec());
+        assert_eq!(session, b"H|\\^&\r");
+        assert_eq!(session.capacity(), capacity);
+    }
+
+    #[test]
+    fn sequence_numbers_are_read_off_the_bytes() {
+        assert_eq!(leading_number(b"R|12|x", b'|'), Some(12));
+        assert_eq!(leading_number(b"R|1", b'|'), Some(1));
+        assert_eq!(leading_number(b"R|123456789|", b'|'), Some(123_456_789));
+        // Anything else goes to the general reading of field 2.
+        assert_eq!(leading_number(b"R|1234567890|", b'|'), None);
+        assert_eq!(leading_number(b"R||", b'|'), None);
+        assert_eq!(leading_number(b"R|", b'|'), None);
+        assert_eq!(leading_number(b"R| 1|", b'|'), None);
+        assert_eq!(leading_number(b"R|1 |", b'|'), None);
+        assert_eq!(leading_number(b"R|1^2|", b'|'), None);
+        assert_eq!(leading_number(b"R@1@", b'|'), None);
+        assert_eq!(leading_number(b"R", b'|'), None);
+        assert_eq!(plain_number(b"007"), Some(7));
+        assert_eq!(plain_number(b""), None);
+        assert_eq!(plain_number(b"+1"), None);
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -1885,6 +2160,21 @@ mod tests {
                 });
                 prop_assert_eq!(piece_range(&bytes, b'^', Some(b'\\'), index), naive);
                 prop_assert_eq!(find_byte(&bytes, b'|', false), positions.first().copied());
+            }
+
+            /// Counting a byte and finding a record's end agree with byte loops.
+            #[test]
+            fn block_scans_match_byte_loops(
+                bytes in proptest::collection::vec(prop_oneof![Just(b'|'), Just(CR), Just(LF), any::<u8>()], 0..400),
+            ) {
+                prop_assert_eq!(
+                    count_byte(&bytes, b'|'),
+                    bytes.iter().filter(|b| **b == b'|').count()
+                );
+                prop_assert_eq!(
+                    find_line_end(&bytes),
+                    bytes.iter().position(|b| *b == CR || *b == LF)
+                );
             }
 
             /// Shift-JIS text written by the message builder reads back unchanged, and

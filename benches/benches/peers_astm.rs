@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use labwire_astm::frame::looks_framed;
 use labwire_astm::link::{Direction, Instant, Link, LinkConfig, LinkEvent, Role};
-use labwire_astm::record::{Charset, RecordOptions, parse_messages};
+use labwire_astm::record::{Charset, RecordOptions, join_message, parse_messages};
 
 /// Sessions python `astm` 0.5 cannot read as labwire does, and why. `peers.py`
 /// verifies this list against what it observes.
@@ -143,13 +143,9 @@ fn receive(session: &Session) -> (usize, usize) {
     let mut text = Vec::new();
     while let Some(event) = link.poll_event() {
         match event {
-            LinkEvent::MessageReceived { text: message, .. } => {
-                text.extend_from_slice(&message);
-                // A message whose last record lacks its CR still ends a record.
-                if !matches!(message.last(), Some(b'\r' | b'\n')) {
-                    text.push(b'\r');
-                }
-            }
+            // Joined into the session's record stream (a message whose last record
+            // lacks its CR still ends a record); the first message is not copied.
+            LinkEvent::MessageReceived { text: message, .. } => join_message(&mut text, message),
             LinkEvent::SessionEnded {
                 direction: Direction::Receiving,
                 ..

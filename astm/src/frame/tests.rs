@@ -718,6 +718,28 @@ fn max_text_strategy() -> impl Strategy<Value = usize> {
     prop_oneof![1usize..=8, 1usize..=300, 1usize..=MAX_TEXT_LIMIT]
 }
 
+#[test]
+fn the_body_scan_stops_at_every_terminator_and_interrupt() {
+    let stops = [STX, ETX, EOT, ENQ, ACK, NAK, ETB];
+    for byte in 0..=255u8 {
+        assert_eq!(ends_body(byte), stops.contains(&byte), "{byte:#04x}");
+    }
+    // Every length around the 16-byte blocks, each stop byte at every position; CR and
+    // 8-bit bytes do not stop the scan.
+    for len in 0..=70usize {
+        let plain: Vec<u8> = (0..len).map(|i| [b'a', CR, 0xE9, b'|'][i % 4]).collect();
+        assert_eq!(find_body_end(&plain), None, "{len}");
+        for at in 0..len {
+            for stop in stops {
+                let mut bytes = plain.clone();
+                bytes[at] = stop;
+                bytes[len - 1] = if at == len - 1 { stop } else { ETX };
+                assert_eq!(find_body_end(&bytes), Some(at), "{len} {at} {stop:#04x}");
+            }
+        }
+    }
+}
+
 /// Cuts `wire` at the given positions (taken modulo its length).
 fn chunked<'a>(wire: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
     let mut at: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
@@ -728,6 +750,21 @@ fn chunked<'a>(wire: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
 }
 
 proptest! {
+    #[test]
+    fn the_body_scan_matches_a_byte_loop(
+        bytes in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        prop_assert_eq!(find_body_end(&bytes), bytes.iter().position(|&b| ends_body(b)));
+        let original = bytes.iter().position(|&b| b == ETX || b == ETB);
+        let cut = original.map_or(bytes.len(), |t| t);
+        let interrupt = bytes[..cut]
+            .iter()
+            .position(|&b| matches!(b, STX | ENQ | EOT | ACK | NAK));
+        // The single scan finds what the terminator search followed by the interrupt
+        // search found.
+        prop_assert_eq!(find_body_end(&bytes), interrupt.or(original));
+    }
+
     #[test]
     fn encode_decode_reassemble_is_identity(
         text in text_strategy(),

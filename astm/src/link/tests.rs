@@ -726,6 +726,75 @@ fn bad_checksum_is_nakked_and_the_retransmission_accepted() {
 }
 
 #[test]
+fn a_repeated_last_frame_is_recognised_after_its_message_was_polled() {
+    // The text of a message's last frame is kept in the queued event until the event is
+    // polled, and copied then: the duplicate rule must not depend on when events are
+    // drained.
+    let mut link = receiving();
+    let f1 = last(1, b"abc");
+    link.handle_bytes(&f1, t(SEC));
+    assert_eq!(link.take_output(), [ACK]);
+    assert_eq!(events(&mut link), [received(b"abc", 1)]);
+    let at = 1 + f1.len() as u64;
+    link.handle_bytes(&f1, t(2 * SEC)); // our ACK was lost
+    assert_eq!(link.take_output(), [ACK]);
+    assert_eq!(
+        events(&mut link),
+        [LinkEvent::Warning(Warning::DuplicateFrame {
+            offset: at,
+            number: fnum(1)
+        })]
+    );
+    // The same number with another text is a new message (numbering restarted).
+    let f2 = last(1, b"xyz");
+    link.handle_bytes(&f2, t(3 * SEC));
+    assert_eq!(link.take_output(), [ACK]);
+    assert_eq!(
+        events(&mut link),
+        [LinkEvent::MessageReceived {
+            text: b"xyz".to_vec(),
+            frames: 1,
+            warnings: vec![Warning::NumberingRestarted {
+                offset: at + f1.len() as u64,
+                expected: fnum(2),
+                received: fnum(1),
+            }],
+        }]
+    );
+}
+
+#[test]
+fn the_last_frame_of_the_newest_queued_message_is_the_one_compared() {
+    let mut link = receiving();
+    let (f1, f2) = (last(1, b"abc"), last(2, b"def"));
+    link.handle_bytes(&f1, t(SEC));
+    link.handle_bytes(&f2, t(SEC));
+    assert_eq!(link.take_output(), [ACK, ACK]);
+    // The older message is taken, the newer one stays queued.
+    assert_eq!(link.poll_event(), Some(received(b"abc", 1)));
+    link.handle_bytes(&f2, t(2 * SEC));
+    assert_eq!(link.take_output(), [ACK]);
+    let at = 1 + (f1.len() + f2.len()) as u64;
+    assert_eq!(
+        events(&mut link),
+        [
+            received(b"def", 1),
+            LinkEvent::Warning(Warning::DuplicateFrame {
+                offset: at,
+                number: fnum(2)
+            }),
+        ]
+    );
+    // Polled meanwhile: the copy taken then still recognises it.
+    link.handle_bytes(&f2, t(3 * SEC));
+    assert_eq!(link.take_output(), [ACK]);
+    assert!(matches!(
+        events(&mut link).as_slice(),
+        [LinkEvent::Warning(Warning::DuplicateFrame { .. })]
+    ));
+}
+
+#[test]
 fn invalid_frame_number_is_nakked() {
     let mut link = receiving();
     // '9' + 'a' + ETX = 0x39 + 0x61 + 0x03 = 0x9D
