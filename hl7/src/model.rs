@@ -305,6 +305,15 @@ impl Profile {
         })
     }
 
+    /// [`Profile::from_type`] of ASCII bytes, already trimmed.
+    fn from_type_bytes(message_type: &[u8], trigger: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|profile| {
+            let (kind, event) = profile.message_type();
+            kind.as_bytes().eq_ignore_ascii_case(message_type)
+                && event.as_bytes().eq_ignore_ascii_case(trigger)
+        })
+    }
+
     /// Whether this crate reads messages of this type with some trigger.
     fn knows_type(message_type: &str) -> bool {
         let message_type = message_type.trim();
@@ -377,9 +386,18 @@ impl MapLocation {
 }
 
 impl fmt::Display for MapLocation {
-    // Written piece by piece rather than with `write!`: every event's provenance
-    // carries locations, and the formatting machinery is most of their cost.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Rendered::location(self) {
+            Some(rendered) => f.write_str(rendered.as_str()),
+            None => self.fmt_slowly(f),
+        }
+    }
+}
+
+impl MapLocation {
+    /// [`fmt::Display`] piece by piece, for segment ids [`Rendered`] does not write
+    /// (truncated, or with bytes the id's `Display` escapes).
+    fn fmt_slowly(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.segment, f)?;
         f.write_str("(")?;
         write_number(f, u64::from(self.occurrence))?;
@@ -404,30 +422,120 @@ impl fmt::Display for MapLocation {
         }
         Ok(())
     }
+
+    /// The location as [`Text`](labwire_model::Text) (inline when short, as `OBR(1)`),
+    /// for an event's provenance.
+    pub(crate) fn to_text(self) -> labwire_model::Text {
+        match Rendered::location(&self) {
+            Some(rendered) => labwire_model::Text::from(rendered.as_str()),
+            None => labwire_model::Text::from_fmt(format_args!("{self}")),
+        }
+    }
+}
+
+/// Room for the longest location [`Rendered`] writes: an id of eight bytes and five
+/// numbers of ten digits with their punctuation.
+const RENDERED_CAPACITY: usize = 72;
+
+/// A location (or number) written byte by byte into a buffer on the stack. Every
+/// event's provenance and every warning carries a location, and the formatting
+/// machinery (`write!`, `to_string`) costs several times what writing the bytes does.
+struct Rendered {
+    bytes: [u8; RENDERED_CAPACITY],
+    len: usize,
+}
+
+impl Rendered {
+    fn new() -> Self {
+        Self {
+            bytes: [0; RENDERED_CAPACITY],
+            len: 0,
+        }
+    }
+
+    /// `location` as its `Display` writes it; `None` for the segment ids whose
+    /// `Display` escapes or marks bytes (non-printable, truncated).
+    fn location(location: &MapLocation) -> Option<Self> {
+        let id = location.segment.as_bytes();
+        if location.segment.is_truncated()
+            || !id
+                .iter()
+                .all(|&byte| byte.is_ascii_graphic() || byte == b' ')
+        {
+            return None;
+        }
+        let mut out = Self::new();
+        out.push(id)?;
+        out.push_byte(b'(')?;
+        out.number(u64::from(location.occurrence))?;
+        out.push_byte(b')')?;
+        let Some(field) = location.field else {
+            return Some(out);
+        };
+        out.push_byte(b'-')?;
+        out.number(u64::from(field))?;
+        if let Some(repetition) = location.repetition {
+            out.push_byte(b'(')?;
+            out.number(u64::from(repetition))?;
+            out.push_byte(b')')?;
+        }
+        if let Some(component) = location.component {
+            out.push_byte(b'.')?;
+            out.number(u64::from(component))?;
+            if let Some(subcomponent) = location.subcomponent {
+                out.push_byte(b'.')?;
+                out.number(u64::from(subcomponent))?;
+            }
+        }
+        Some(out)
+    }
+
+    fn push(&mut self, more: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(more.len())?;
+        self.bytes.get_mut(self.len..end)?.copy_from_slice(more);
+        self.len = end;
+        Some(())
+    }
+
+    fn push_byte(&mut self, byte: u8) -> Option<()> {
+        *self.bytes.get_mut(self.len)? = byte;
+        self.len = self.len.checked_add(1)?;
+        Some(())
+    }
+
+    /// `number` in decimal.
+    fn number(&mut self, number: u64) -> Option<()> {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = number;
+        loop {
+            start = start.checked_sub(1)?;
+            // `rest % 10` is a single digit.
+            *digits.get_mut(start)? = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.push(digits.get(start..)?)
+    }
+
+    /// The bytes written, all ASCII.
+    fn as_str(&self) -> &str {
+        self.bytes
+            .get(..self.len)
+            .and_then(|bytes| core::str::from_utf8(bytes).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// Writes `number` in decimal, ignoring the formatter's width and fill as `write!`
 /// with `{}` would.
 fn write_number(f: &mut fmt::Formatter<'_>, number: u64) -> fmt::Result {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = number;
-    loop {
-        start = start.saturating_sub(1);
-        if let Some(slot) = digits.get_mut(start) {
-            // `rest % 10` is a single digit.
-            *slot = b'0' + (rest % 10) as u8;
-        }
-        rest /= 10;
-        if rest == 0 || start == 0 {
-            break;
-        }
-    }
-    let text = digits
-        .get(start..)
-        .and_then(|bytes| core::str::from_utf8(bytes).ok())
-        .unwrap_or_default();
-    f.write_str(text)
+    let mut rendered = Rendered::new();
+    // Twenty digits always fit.
+    let _ = rendered.number(number);
+    f.write_str(rendered.as_str())
 }
 
 /// Why a value was kept as text.
@@ -445,14 +553,20 @@ pub enum ValueProblem {
     UnsupportedValueType,
 }
 
-impl fmt::Display for ValueProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl ValueProblem {
+    fn as_str(self) -> &'static str {
+        match self {
             Self::NotANumber => "not a number",
             Self::MalformedStructuredNumeric => "malformed structured numeric",
             Self::NotADateTime => "not a date and time",
             Self::UnsupportedValueType => "value type not mapped",
-        })
+        }
+    }
+}
+
+impl fmt::Display for ValueProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -507,37 +621,47 @@ pub enum MapWarningKind {
     TooManyWarnings,
 }
 
+impl MapWarningKind {
+    /// The text of every kind but [`MapWarningKind::Decoding`] (whose text is the
+    /// parser's), in two static pieces.
+    fn static_text(&self) -> Option<[&'static str; 2]> {
+        let text = match self {
+            Self::ValueKeptAsText(problem) => return Some([problem.as_str(), "; kept as text"]),
+            Self::ValueTypeInferred => "OBX-2 empty; value type inferred",
+            Self::InvalidTimestamp => "not an HL7 date/time; left empty",
+            Self::InvalidNumber => "not a number; left empty",
+            Self::InvalidLoinc => "LOINC check digit does not match; loinc left empty",
+            Self::UnitsNotCarried => "units on a value without units; not carried",
+            Self::MissingStatus => "result status (OBX-11) empty",
+            Self::StatusFromOrder => "result status (OBX-11) empty; the order's (OBR-25) taken",
+            Self::ObservationOutsideGroup => {
+                "OBX before any order or specimen; kept in a report of its own"
+            }
+            Self::ObservationNotMapped => "OBX not mapped: this event holds no results",
+            Self::ObservationNotAResult => {
+                "OBX-29 marks a question or supporting information, not a result; not mapped"
+            }
+            Self::FieldNotMapped => "field not mapped: the model has no room for it",
+            Self::SegmentNotMapped => "segment not mapped: the model has no room for it",
+            Self::ContainerNotMapped => "further container not mapped",
+            Self::SubstanceWithoutResult => "SID without an OBX before it; not mapped",
+            Self::MessageTypeRepaired => "message type repaired",
+            Self::Decoding(_) => return None,
+            Self::TooManyWarnings => "further warnings not recorded",
+        };
+        Some([text, ""])
+    }
+}
+
 impl fmt::Display for MapWarningKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::ValueKeptAsText(problem) => write!(f, "{problem}; kept as text"),
-            Self::ValueTypeInferred => f.write_str("OBX-2 empty; value type inferred"),
-            Self::InvalidTimestamp => f.write_str("not an HL7 date/time; left empty"),
-            Self::InvalidNumber => f.write_str("not a number; left empty"),
-            Self::InvalidLoinc => f.write_str("LOINC check digit does not match; loinc left empty"),
-            Self::UnitsNotCarried => f.write_str("units on a value without units; not carried"),
-            Self::MissingStatus => f.write_str("result status (OBX-11) empty"),
-            Self::StatusFromOrder => {
-                f.write_str("result status (OBX-11) empty; the order's (OBR-25) taken")
+        match (self, self.static_text()) {
+            (_, Some([first, second])) => {
+                f.write_str(first)?;
+                f.write_str(second)
             }
-            Self::ObservationOutsideGroup => {
-                f.write_str("OBX before any order or specimen; kept in a report of its own")
-            }
-            Self::ObservationNotMapped => {
-                f.write_str("OBX not mapped: this event holds no results")
-            }
-            Self::ObservationNotAResult => f.write_str(
-                "OBX-29 marks a question or supporting information, not a result; not mapped",
-            ),
-            Self::FieldNotMapped => f.write_str("field not mapped: the model has no room for it"),
-            Self::SegmentNotMapped => {
-                f.write_str("segment not mapped: the model has no room for it")
-            }
-            Self::ContainerNotMapped => f.write_str("further container not mapped"),
-            Self::SubstanceWithoutResult => f.write_str("SID without an OBX before it; not mapped"),
-            Self::MessageTypeRepaired => f.write_str("message type repaired"),
-            Self::Decoding(kind) => write!(f, "{kind}"),
-            Self::TooManyWarnings => f.write_str("further warnings not recorded"),
+            (Self::Decoding(kind), None) => write!(f, "{kind}"),
+            (_, None) => Ok(()),
         }
     }
 }
@@ -565,6 +689,55 @@ impl fmt::Display for MapWarning {
         f.write_str(")")
     }
 }
+
+impl MapWarning {
+    /// The warning as its `Display` writes it, without the formatting machinery for
+    /// the usual warning (see [`Rendered`]).
+    pub(crate) fn to_text(self) -> String {
+        use core::fmt::Write as _;
+        let Some(location) = Rendered::location(&self.location) else {
+            let mut text = String::with_capacity(WARNING_CAPACITY);
+            // Writing to a `String` cannot fail.
+            let _ = write!(text, "{self}");
+            return text;
+        };
+        let mut offset = Rendered::new();
+        // Twenty digits always fit.
+        let _ = offset.number(self.offset as u64);
+        let (location, offset) = (location.as_str(), offset.as_str());
+        let kind = self.kind.static_text();
+        let kind_len = kind.map_or(WARNING_CAPACITY, |[first, second]| {
+            first.len().saturating_add(second.len())
+        });
+        let mut text = String::with_capacity(
+            location
+                .len()
+                .saturating_add(kind_len)
+                .saturating_add(offset.len())
+                .saturating_add(10),
+        );
+        text.push_str(location);
+        text.push_str(": ");
+        match kind {
+            Some([first, second]) => {
+                text.push_str(first);
+                text.push_str(second);
+            }
+            // The parser's text of a decoding relaxation.
+            None => {
+                // Writing to a `String` cannot fail.
+                let _ = write!(text, "{}", self.kind);
+            }
+        }
+        text.push_str(" (byte ");
+        text.push_str(offset);
+        text.push(')');
+        text
+    }
+}
+
+/// Room for most warnings as text (`OBX(12)-5: not a number; kept as text (byte 1234)`).
+const WARNING_CAPACITY: usize = 64;
 
 /// Which limit of [`MapOptions`] a message exceeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -647,8 +820,27 @@ impl MapError {
 /// The profile of a message, or why it has none.
 fn detect(message: &Message<'_>, options: &MapOptions) -> Result<(Profile, bool), MapError> {
     let field = message.message_type();
-    let text = |n: usize| String::from_utf8_lossy(field.component(n).raw());
-    let (kind, trigger) = (text(1), text(2));
+    // MSH-9.1 and MSH-9.2 as sent: the first repetition's first two components,
+    // split off the bytes (as the views split them) rather than located as views.
+    fn split(raw: &[u8], delimiter: Option<u8>) -> (&[u8], &[u8]) {
+        match delimiter.and_then(|delimiter| raw.iter().position(|&byte| byte == delimiter)) {
+            Some(at) => (
+                raw.get(..at).unwrap_or_default(),
+                raw.get(at.saturating_add(1)..).unwrap_or_default(),
+            ),
+            None => (raw, &[]),
+        }
+    }
+    let delimiters = message.delimiters();
+    let (first, _) = split(field.raw(), delimiters.repetition());
+    let (kind, rest) = split(first, delimiters.component());
+    let (trigger, _) = split(rest, delimiters.component());
+    // The usual message type, ASCII as sent: compared without building strings. (What
+    // this trims, `str::trim` trims too; anything else takes the path below.)
+    if let Some(profile) = Profile::from_type_bytes(kind.trim_ascii(), trigger.trim_ascii()) {
+        return Ok((profile, false));
+    }
+    let [kind, trigger] = [kind, trigger].map(String::from_utf8_lossy);
     let (kind, trigger) = (kind.trim(), trigger.trim());
     if let Some(profile) = Profile::from_type(kind, trigger) {
         return Ok((profile, false));
@@ -710,6 +902,59 @@ mod tests {
             parse("ADT^A01").0,
             Err(MapError::UnsupportedMessageType { .. })
         ));
+    }
+
+    proptest::proptest! {
+        /// The texts written without the formatting machinery are what `Display`
+        /// writes.
+        #[test]
+        fn rendered_texts_are_the_display_texts(
+            id in proptest::sample::select(vec![
+                &b"OBX"[..], b"ZLONGID99", b"Z\x01X", b"", b"ABCDEFGH", b"A B",
+            ]),
+            occurrence in proptest::num::u32::ANY,
+            field in proptest::option::of(proptest::num::u32::ANY),
+            repetition in proptest::option::of(0u32..200),
+            component in proptest::option::of(proptest::num::u32::ANY),
+            subcomponent in proptest::option::of(0u32..20),
+            kind in 0usize..22,
+            offset in proptest::num::usize::ANY,
+        ) {
+            let location = MapLocation {
+                repetition,
+                component,
+                subcomponent,
+                field,
+                ..MapLocation::segment(SegmentId::new(id), occurrence)
+            };
+            proptest::prop_assert_eq!(location.to_text().to_string(), location.to_string());
+            let kinds = [
+                MapWarningKind::ValueKeptAsText(ValueProblem::NotANumber),
+                MapWarningKind::ValueKeptAsText(ValueProblem::MalformedStructuredNumeric),
+                MapWarningKind::ValueKeptAsText(ValueProblem::NotADateTime),
+                MapWarningKind::ValueKeptAsText(ValueProblem::UnsupportedValueType),
+                MapWarningKind::ValueTypeInferred,
+                MapWarningKind::InvalidTimestamp,
+                MapWarningKind::InvalidNumber,
+                MapWarningKind::InvalidLoinc,
+                MapWarningKind::UnitsNotCarried,
+                MapWarningKind::MissingStatus,
+                MapWarningKind::StatusFromOrder,
+                MapWarningKind::ObservationOutsideGroup,
+                MapWarningKind::ObservationNotMapped,
+                MapWarningKind::ObservationNotAResult,
+                MapWarningKind::FieldNotMapped,
+                MapWarningKind::SegmentNotMapped,
+                MapWarningKind::ContainerNotMapped,
+                MapWarningKind::SubstanceWithoutResult,
+                MapWarningKind::MessageTypeRepaired,
+                MapWarningKind::Decoding(WarningKind::EmptySegment),
+                MapWarningKind::Decoding(WarningKind::TooManyWarnings),
+                MapWarningKind::TooManyWarnings,
+            ];
+            let warning = MapWarning { kind: kinds[kind], location, offset };
+            proptest::prop_assert_eq!(warning.to_text(), warning.to_string());
+        }
     }
 
     #[test]

@@ -49,6 +49,9 @@
 //! | RP | text: the pointer (RP.1) |
 //! | TM, anything else | text, warned |
 
+use core::fmt::Write as _;
+use std::borrow::Cow;
+
 use labwire_model::{
     AdministrativeSex, AlertLevel, CalibrationEvent, Container, ControlState, EquipmentState,
     EquipmentStatus, IdentifierType, Instrument, Inventory, InventoryItem, LabEvent, LabResult,
@@ -75,10 +78,7 @@ pub fn to_events(message: &Message<'_>, options: &MapOptions) -> Result<Mapped, 
     let (profile, repaired) = detect(message, options)?;
     let mut walker = Walker::new(message, options, profile);
     // Events are large; most messages make a few, about one per group head.
-    let heads = message
-        .segments()
-        .filter(|segment| matches!(segment.id(), b"OBR" | b"SPM" | b"EQU" | b"QPD"))
-        .count();
+    let heads = walker.reader.group_heads;
     walker
         .events
         .reserve_exact(heads.clamp(1, MAX_RESERVED_EVENTS).min(options.max_events));
@@ -119,7 +119,7 @@ struct SpecimenDraft {
     has_container: bool,
     /// Whether a report or work order took this specimen.
     used: bool,
-    notes: Vec<String>,
+    notes: Vec<Text>,
     warnings: Vec<usize>,
     raw_len: usize,
     start: MapLocation,
@@ -136,7 +136,7 @@ struct Unit<'m> {
     tq1: Option<Segment<'m>>,
     specimen: Option<SpecimenDraft>,
     results: Vec<LabResult>,
-    notes: Vec<String>,
+    notes: Vec<Text>,
     warnings: Vec<usize>,
     raw_len: usize,
 }
@@ -173,22 +173,45 @@ struct Walker<'m> {
     instrument: Instrument,
     provenance: Provenance,
     message_warnings: Vec<usize>,
-    message_notes: Vec<String>,
+    message_notes: Vec<Text>,
     message_raw: usize,
     patient: Option<Patient>,
     patient_warnings: Vec<usize>,
-    patient_notes: Vec<String>,
+    patient_notes: Vec<Text>,
     patient_raw: usize,
     scope: Option<SpecimenDraft>,
     unit: Option<Unit<'m>>,
     anchor: Anchor,
     events: Vec<LabEvent>,
-    /// Events that still lack the message's instrument and provenance (see
-    /// [`Walker::distribute_shared`]).
-    awaiting_message: Vec<usize>,
-    /// Events that still lack the current patient (see [`Walker::distribute_patient`]).
-    awaiting_patient: Vec<usize>,
+    /// The events from this index on still lack the message's instrument and
+    /// provenance (see [`Walker::distribute_shared`]): order-shaped and query messages
+    /// share them with every event they make, equipment messages give each event its
+    /// own as it is made.
+    awaiting_message: Option<usize>,
+    /// The events from this index on were made while the current patient was (see
+    /// [`Walker::distribute_patient`]).
+    patient_events: usize,
     copied: usize,
+}
+
+/// The provenance particular to one event: its location and the mapping warnings
+/// that concern it (`count` of them, in `groups`, in order). [`Walker::distribute_shared`]
+/// adds the message's part.
+fn event_provenance<const N: usize>(
+    reader: &Reader<'_>,
+    location: MapLocation,
+    count: usize,
+    groups: [&[usize]; N],
+) -> Provenance {
+    let mut texts = Vec::with_capacity(count);
+    for &index in groups.into_iter().flatten() {
+        texts.extend(reader.warning_text(index));
+    }
+    Provenance {
+        location: Some(location.to_text()),
+        warnings: texts,
+        ..Provenance::default()
+    }
 }
 
 /// Where an event built from an order group holds its patient.
@@ -235,6 +258,10 @@ fn observations_ahead(message: &Message<'_>, index: usize) -> usize {
     count.max(1)
 }
 
+/// Room for most parser warnings as text (`segment terminator LF instead of CR at byte
+/// 1234 (segment 12 (OBX))`).
+const PARSER_WARNING_CAPACITY: usize = 96;
+
 /// The most events reserved before mapping a message.
 const MAX_RESERVED_EVENTS: usize = 8;
 
@@ -280,8 +307,8 @@ impl<'m> Walker<'m> {
             unit: None,
             anchor: Anchor::Message,
             events: Vec::new(),
-            awaiting_message: Vec::new(),
-            awaiting_patient: Vec::new(),
+            awaiting_message: None,
+            patient_events: 0,
             copied: 0,
         }
     }
@@ -307,28 +334,37 @@ impl<'m> Walker<'m> {
         // Orders and commands travel to the instrument: it is the receiver.
         let towards_instrument = self.work_orders || self.profile == Profile::EacU07;
         let instrument_field = if towards_instrument { 5 } else { 3 };
-        let instrument_name = reader.token(msh.field(instrument_field).component(1))?;
+        let instrument_name = reader.component_token(msh.field(instrument_field), 1)?;
+        // MSH-3.1 again when the instrument is the sender: the same text (and reading
+        // it twice would warn of nothing new).
+        let application = if towards_instrument {
+            reader.component_token(msh.field(3), 1)?
+        } else {
+            instrument_name.clone()
+        };
         self.instrument = Instrument {
             local_id: instrument_name.clone(),
             name: instrument_name,
             ..Instrument::default()
         };
-        let application = reader.token(msh.field(3).component(1))?;
-        let facility = reader.token(msh.field(4).component(1))?;
+        let facility = reader.component_token(msh.field(4), 1)?;
+        // `application^facility`, appended in place (inline when short).
         let sender = match (application, facility) {
-            (Some(application), Some(facility)) => {
-                let mut sender = String::with_capacity(application.len() + facility.len() + 1);
-                sender.push_str(&application);
-                sender.push('^');
+            (Some(mut sender), Some(facility)) => {
+                sender.push_str("^");
                 sender.push_str(&facility);
-                Some(Text::from(sender))
+                Some(sender)
             }
             (Some(application), None) => Some(application),
-            (None, Some(facility)) => Some(Text::from(format!("^{facility}"))),
+            (None, Some(facility)) => {
+                let mut sender = Text::from("^");
+                sender.push_str(&facility);
+                Some(sender)
+            }
             (None, None) => None,
         };
         self.provenance = Provenance {
-            version: reader.token(msh.field(12).component(1))?,
+            version: reader.component_token(msh.field(12), 1)?,
             message_id: reader.token(msh.field(10))?,
             sender,
             sent_at: reader.time_field(msh.field(7))?,
@@ -336,7 +372,14 @@ impl<'m> Walker<'m> {
                 .message
                 .warnings()
                 .iter()
-                .map(ToString::to_string)
+                .map(|warning| {
+                    // Sized for the usual warning, so that writing it does not grow
+                    // the string several times.
+                    let mut text = String::with_capacity(PARSER_WARNING_CAPACITY);
+                    // Writing to a `String` cannot fail.
+                    let _ = write!(text, "{warning}");
+                    text
+                })
                 .collect(),
             ..Provenance::new(SourceProtocol::Hl7v2)
         };
@@ -357,53 +400,47 @@ impl<'m> Walker<'m> {
             texts.extend(self.reader.warning_text(index));
         }
         provenance.warnings = texts;
-        provenance.location = Some(Text::from_fmt(format_args!("{location}")));
+        provenance.location = Some(location.to_text());
         provenance
     }
 
     /// The provenance particular to one event: its location and the mapping warnings
     /// that concern it. [`Walker::distribute_shared`] adds the message's part.
-    fn event_provenance(&mut self, location: MapLocation, warnings: &[usize]) -> Provenance {
-        let mut texts = Vec::with_capacity(warnings.len());
-        for &index in warnings {
-            texts.extend(self.reader.warning_text(index));
-        }
-        Provenance {
-            location: Some(Text::from_fmt(format_args!("{location}"))),
-            warnings: texts,
-            ..Provenance::default()
-        }
+    fn event_provenance(&self, location: MapLocation, warnings: &[usize]) -> Provenance {
+        event_provenance(&self.reader, location, warnings.len(), [warnings])
     }
 
-    /// Marks the event just pushed as one that receives the message's instrument and
-    /// provenance, and the current patient when it has room for one.
+    /// Marks the event just pushed, and every one after it, as receiving the
+    /// message's instrument and provenance (see [`Walker::distribute_shared`]).
     fn share_with_last_event(&mut self) {
-        let Some(index) = self.events.len().checked_sub(1) else {
-            return;
-        };
-        self.awaiting_message.push(index);
-        let takes_patient = self
-            .events
-            .last_mut()
-            .is_some_and(|event| patient_slot(event).is_some());
-        if takes_patient && self.patient.is_some() {
-            self.awaiting_patient.push(index);
+        if let Some(index) = self.events.len().checked_sub(1) {
+            self.awaiting_message.get_or_insert(index);
         }
     }
 
-    /// Gives the current patient to the events that await it: a copy to each but the
-    /// last, which takes the original (a message with one report copies nothing).
+    /// Gives the current patient to the events made while it was current that have
+    /// room for one: a copy to each but the last, which takes the original (a
+    /// message with one report copies nothing). Then no event awaits it.
     fn distribute_patient(&mut self) {
-        let awaiting = core::mem::take(&mut self.awaiting_patient);
-        let Some((&last, others)) = awaiting.split_last() else {
+        if self.patient.is_none() {
+            return;
+        }
+        let Some(events) = self.events.get_mut(self.patient_events..) else {
             return;
         };
-        for &index in others {
-            if let Some(slot) = self.events.get_mut(index).and_then(patient_slot) {
+        let Some(last) = events
+            .iter_mut()
+            .rposition(|event| patient_slot(event).is_some())
+        else {
+            return;
+        };
+        let (others, last) = events.split_at_mut(last);
+        for event in others {
+            if let Some(slot) = patient_slot(event) {
                 slot.clone_from(&self.patient);
             }
         }
-        if let Some(slot) = self.events.get_mut(last).and_then(patient_slot) {
+        if let Some(slot) = last.first_mut().and_then(patient_slot) {
             *slot = self.patient.take();
         }
     }
@@ -412,11 +449,18 @@ impl<'m> Walker<'m> {
     /// the same way; each event's provenance keeps its location and its own warnings,
     /// after the parser's.
     fn distribute_shared(&mut self) {
-        let awaiting = core::mem::take(&mut self.awaiting_message);
-        let Some((&last, others)) = awaiting.split_last() else {
+        let Some(first) = self.awaiting_message.take() else {
             return;
         };
-        for &index in others {
+        let Some(last) = self
+            .events
+            .len()
+            .checked_sub(1)
+            .filter(|&last| last >= first)
+        else {
+            return;
+        };
+        for index in first..last {
             let Some(event) = self.events.get_mut(index) else {
                 continue;
             };
@@ -451,7 +495,9 @@ impl<'m> Walker<'m> {
         }
     }
 
-    fn push_event(&mut self, event: LabEvent, copied: usize, unit: &Unit<'_>) -> MapResult<()> {
+    /// Counts an event about to be pushed against [`MapOptions::max_events`] and its
+    /// `copied` bytes against [`MapOptions::max_copied_bytes`].
+    fn count_event(&mut self, copied: usize, unit: &Unit<'_>) -> MapResult<()> {
         let options = &self.reader.options;
         self.copied = self.copied.saturating_add(copied);
         let exceeded = if self.events.len() >= options.max_events {
@@ -461,14 +507,19 @@ impl<'m> Walker<'m> {
         } else {
             None
         };
-        if let Some((limit, max)) = exceeded {
-            return Err(Box::new(MapError::LimitExceeded {
+        match exceeded {
+            Some((limit, max)) => Err(Box::new(MapError::LimitExceeded {
                 limit,
                 max,
                 offset: unit.offset,
                 location: unit.start,
-            }));
+            })),
+            None => Ok(()),
         }
+    }
+
+    fn push_event(&mut self, event: LabEvent, copied: usize, unit: &Unit<'_>) -> MapResult<()> {
+        self.count_event(copied, unit)?;
         self.events.push(event);
         Ok(())
     }
@@ -540,10 +591,11 @@ impl<'m> Walker<'m> {
             name: reader.person_name(pid.field(5))?.map(Sensitive::new),
             birth_date: reader.time_field(pid.field(7))?.map(Sensitive::new),
             sex: reader
-                .token_cow(pid.field(8).component(1))?
+                .component_token_cow(pid.field(8), 1)?
                 .map(|code| Sensitive::new(AdministrativeSex::from_code(&code))),
         };
         self.patient = Some(patient);
+        self.patient_events = self.events.len();
         self.patient_warnings = reader.take_pending();
         self.patient_notes.clear();
         self.patient_raw = raw_len(&pid);
@@ -552,21 +604,29 @@ impl<'m> Walker<'m> {
     }
 
     fn note(&mut self, nte: Segment<'m>) -> MapResult<()> {
-        // The repetitions joined by line breaks, written into one string.
         let comment = nte.field(3);
-        let mut text = String::with_capacity(comment.raw().len());
-        let mut first = true;
-        for repetition in comment.repetitions() {
-            if let Some(line) = self.reader.cow(repetition)? {
-                if !first {
-                    text.push('\n');
+        let text = if comment.is_empty() {
+            None
+        } else if comment.repetition_count() == 1 {
+            // One line (the usual note): its text as is, without building a string.
+            self.reader.cow(comment.repetition(1))?
+        } else {
+            // The repetitions joined by line breaks, written into one string.
+            let mut text = String::with_capacity(comment.raw().len());
+            let mut first = true;
+            for repetition in comment.repetitions() {
+                if let Some(line) = self.reader.cow(repetition)? {
+                    if !first {
+                        text.push('\n');
+                    }
+                    text.push_str(&line);
+                    first = false;
                 }
-                text.push_str(&line);
-                first = false;
             }
-        }
+            Some(Cow::Owned(text))
+        };
         let warnings = self.reader.take_pending();
-        let note = (!text.trim().is_empty()).then_some(text);
+        let note = text.filter(|text| !text.trim().is_empty()).map(Text::from);
         let size = raw_len(&nte);
         match (self.anchor, &mut self.unit, &mut self.scope) {
             (Anchor::Message, _, _) => {
@@ -581,7 +641,7 @@ impl<'m> Walker<'m> {
             }
             (Anchor::Result, Some(unit), _) => {
                 if let (Some(result), Some(note)) = (unit.results.last_mut(), note) {
-                    result.notes.push(note.into());
+                    result.notes.push(note);
                 }
                 unit.warnings.extend(warnings);
             }
@@ -743,7 +803,7 @@ impl<'m> Walker<'m> {
             ids.push(Sensitive::new(id.with_kind(IdentifierType::Filler)));
         }
         let role = reader
-            .token_cow(spm.field(11).component(1))?
+            .component_token_cow(spm.field(11), 1)?
             .map(|code| SpecimenRole::from_code(&code))
             .unwrap_or_default();
         let mut descriptions = Vec::new();
@@ -752,8 +812,12 @@ impl<'m> Walker<'m> {
                 descriptions.push(text);
             }
         }
-        let collected = spm.field(17).component(1).subcomponent(1);
-        let collected_at = reader.timestamp(collected)?;
+        let collected = spm.field(17);
+        let collected_at = if collected.is_empty() {
+            None
+        } else {
+            reader.timestamp(collected.component(1).subcomponent(1))?
+        };
         let container_kind = reader.primary_coding(spm.field(27))?;
         let specimen = Specimen {
             ids,
@@ -798,16 +862,16 @@ impl<'m> Walker<'m> {
 
     fn container(&mut self, sac: Segment<'m>) -> MapResult<()> {
         let reader = &mut self.reader;
-        let accession = reader.entity(sac.field(2).repetition(1))?;
-        let carrier = match reader.token(sac.field(10).component(1))? {
+        let accession = reader.first_entity(sac.field(2))?;
+        let carrier = match reader.component_token(sac.field(10), 1)? {
             Some(carrier) => Some(carrier),
-            None => reader.token(sac.field(13).component(1))?,
+            None => reader.component_token(sac.field(13), 1)?,
         };
-        let position = match reader.token(sac.field(11).repetition(1))? {
+        let position = match reader.first_repetition_token(sac.field(11))? {
             Some(position) => Some(position),
-            None => reader.token(sac.field(14).repetition(1))?,
+            None => reader.first_repetition_token(sac.field(14))?,
         };
-        let id = reader.token(sac.field(3).component(1))?;
+        let id = reader.component_token(sac.field(3), 1)?;
         let warnings = reader.take_pending();
         let location = reader.segment_location(&sac);
         let has_container = match self.open_specimen() {
@@ -965,7 +1029,7 @@ impl<'m> Walker<'m> {
         };
         let mut entity = |first: Option<Field<'m>>, second: Option<Field<'m>>| {
             for candidate in [first, second].into_iter().flatten() {
-                if let Some(id) = reader.entity(candidate.repetition(1))? {
+                if let Some(id) = reader.first_entity(candidate)? {
                     return Ok(Some(Sensitive::new(id)));
                 }
             }
@@ -978,15 +1042,17 @@ impl<'m> Walker<'m> {
             None => Vec::new(),
         };
         let priority_sources = [
-            field(unit.tq1, 9).map(|f| f.component(1)),
-            field(unit.obr, 5).map(|f| f.component(1)),
-            field(unit.obr, 27).map(|f| f.component(6)),
-            field(unit.orc, 7).map(|f| f.component(6)),
+            (field(unit.tq1, 9), 1),
+            (field(unit.obr, 5), 1),
+            (field(unit.obr, 27), 6),
+            (field(unit.orc, 7), 6),
         ];
         let mut priority = None;
-        for source in priority_sources.into_iter().flatten() {
-            if priority.is_none() {
-                priority = reader.token_cow(source)?;
+        for (source, component) in priority_sources {
+            if let Some(source) = source
+                && priority.is_none()
+            {
+                priority = reader.component_token_cow(source, component)?;
             }
         }
         let requested_at = match field(unit.orc, 9) {
@@ -1017,7 +1083,12 @@ impl<'m> Walker<'m> {
             None => (None, None),
             Some(obr) => {
                 let observed_at = reader.time_field(obr.field(7))?;
-                let kind = reader.coding_in(obr.field(15).component(1))?;
+                let source = obr.field(15);
+                let kind = if source.is_empty() {
+                    None
+                } else {
+                    reader.coding_in(source.component(1))?
+                };
                 let received_at = reader.time_field(obr.field(14))?;
                 // Only OBR-15 or OBR-14 say there is a specimen; OBR-7 alone may time a
                 // device observation, which has none.
@@ -1057,23 +1128,19 @@ impl<'m> Walker<'m> {
         );
         notes.extend(self.message_notes.iter().cloned());
         notes.extend(self.patient_notes.iter().cloned());
-        let mut warnings = Vec::with_capacity(
-            self.message_warnings
-                .len()
-                .saturating_add(self.patient_warnings.len())
-                .saturating_add(draft_warnings)
-                .saturating_add(unit.warnings.len()),
-        );
-        warnings.extend(self.message_warnings.iter().copied());
-        warnings.extend(self.patient_warnings.iter().copied());
+        let shared_warnings = self
+            .message_warnings
+            .len()
+            .saturating_add(self.patient_warnings.len());
+        let warning_count = shared_warnings
+            .saturating_add(draft_warnings)
+            .saturating_add(unit.warnings.len());
         let mut copied = self
             .message_raw
             .saturating_add(self.patient_raw)
             .saturating_add(unit.raw_len)
             .saturating_add(warning_cost(
-                warnings
-                    .len()
-                    .saturating_add(self.provenance.warnings.len()),
+                shared_warnings.saturating_add(self.provenance.warnings.len()),
             ));
         // Every result gets its own copy of the specimen's substances.
         let draft_cost = |draft: &SpecimenDraft| {
@@ -1083,13 +1150,17 @@ impl<'m> Walker<'m> {
                 .saturating_add(draft.substances_raw.saturating_mul(unit.results.len()))
         };
         let mut substances = Vec::new();
+        // The warnings of the order's own specimen (those of the specimen group stay
+        // in `self.scope`).
+        let mut own_draft_warnings = Vec::new();
         // The order's own specimen is moved into the event; the specimen group's
         // (specimen-first profiles) is shared by its orders, so each gets a copy.
+        let shares_scope = unit.specimen.is_none() && self.scope.is_some();
         let mut specimen = match (unit.specimen.take(), &mut self.scope) {
             (Some(draft), _) => {
                 copied = copied.saturating_add(draft_cost(&draft));
                 notes.extend(draft.notes);
-                warnings.extend(draft.warnings);
+                own_draft_warnings = draft.warnings;
                 substances = draft.substances;
                 Some(draft.specimen)
             }
@@ -1097,7 +1168,6 @@ impl<'m> Walker<'m> {
                 scope.used = true;
                 copied = copied.saturating_add(draft_cost(scope));
                 notes.extend(scope.notes.iter().cloned());
-                warnings.extend(scope.warnings.iter().copied());
                 substances.clone_from(&scope.substances);
                 Some(scope.specimen.clone())
             }
@@ -1109,7 +1179,6 @@ impl<'m> Walker<'m> {
             specimen.collected_at = parts.observed_at;
         }
         notes.append(&mut unit.notes);
-        warnings.extend(unit.warnings.iter().copied());
         let mut results = core::mem::take(&mut unit.results);
         // In place: results are large, and moving them is copying them.
         for result in &mut results {
@@ -1118,14 +1187,30 @@ impl<'m> Walker<'m> {
             }
             result.substances.extend(substances.iter().cloned());
         }
+        self.count_event(copied, &unit)?;
+        let draft_warnings = match &self.scope {
+            Some(scope) if shares_scope => scope.warnings.as_slice(),
+            _ => own_draft_warnings.as_slice(),
+        };
+        let provenance = event_provenance(
+            &self.reader,
+            unit.start,
+            warning_count,
+            [
+                &self.message_warnings,
+                &self.patient_warnings,
+                draft_warnings,
+                &unit.warnings,
+            ],
+        );
         let event = if self.work_orders {
             LabEvent::WorkOrder(WorkOrder {
                 instrument: Instrument::default(),
                 patient: None,
                 specimen,
                 order: parts.order.unwrap_or_default(),
-                notes: notes.into_iter().map(Into::into).collect(),
-                provenance: self.event_provenance(unit.start, &warnings),
+                notes,
+                provenance,
             })
         } else {
             let role = specimen
@@ -1153,9 +1238,9 @@ impl<'m> Walker<'m> {
                             rules_violated: Vec::new(),
                         })
                         .collect(),
-                    notes: notes.into_iter().map(Into::into).collect(),
+                    notes,
                     at: None,
-                    provenance: self.event_provenance(unit.start, &warnings),
+                    provenance,
                 })
             } else if options.quality_control_events && role.is_calibration() {
                 LabEvent::Calibration(CalibrationEvent {
@@ -1163,8 +1248,8 @@ impl<'m> Walker<'m> {
                     test: parts.order.and_then(|order| order.tests.into_iter().next()),
                     substances,
                     results,
-                    notes: notes.into_iter().map(Into::into).collect(),
-                    provenance: self.event_provenance(unit.start, &warnings),
+                    notes,
+                    provenance,
                     ..CalibrationEvent::default()
                 })
             } else {
@@ -1174,12 +1259,12 @@ impl<'m> Walker<'m> {
                     specimen,
                     order: parts.order,
                     results,
-                    notes: notes.into_iter().map(Into::into).collect(),
-                    provenance: self.event_provenance(unit.start, &warnings),
+                    notes,
+                    provenance,
                 })
             }
         };
-        self.push_event(event, copied, &unit)?;
+        self.events.push(event);
         self.share_with_last_event();
         Ok(())
     }
@@ -1202,13 +1287,13 @@ impl<'m> Walker<'m> {
                     specimen_ids.push(Sensitive::new(id));
                 }
             }
-            let carrier = match reader.token(segment.field(4).component(1))? {
+            let carrier = match reader.component_token(segment.field(4), 1)? {
                 Some(carrier) => Some(carrier),
-                None => reader.token(segment.field(6).component(1))?,
+                None => reader.component_token(segment.field(6), 1)?,
             };
-            let position = match reader.token(segment.field(5).repetition(1))? {
+            let position = match reader.first_repetition_token(segment.field(5))? {
                 Some(position) => Some(position),
-                None => reader.token(segment.field(7).repetition(1))?,
+                None => reader.first_repetition_token(segment.field(7))?,
             };
             let container = (carrier.is_some() || position.is_some()).then(|| Container {
                 carrier,
@@ -1309,13 +1394,13 @@ impl<'m> Walker<'m> {
         Ok(LabEvent::Status(EquipmentStatus {
             instrument,
             state: reader
-                .token_cow(equ.field(3).component(1))?
+                .component_token_cow(equ.field(3), 1)?
                 .map(|code| EquipmentState::from_code(&code)),
             control: reader
-                .token_cow(equ.field(4).component(1))?
+                .component_token_cow(equ.field(4), 1)?
                 .map(|code| ControlState::from_code(&code)),
             alert: reader
-                .token_cow(equ.field(5).component(1))?
+                .component_token_cow(equ.field(5), 1)?
                 .map(|code| AlertLevel::from_code(&code)),
             at,
             details: Vec::new(),
@@ -1405,9 +1490,9 @@ impl<'m> Walker<'m> {
         Ok(InventoryItem {
             substance: reader.substance(inv)?,
             status: status.into_iter().collect(),
-            container_id: reader.token(inv.field(4).component(1))?,
-            carrier: reader.token(inv.field(5).component(1))?,
-            position: reader.token(inv.field(6).component(1))?,
+            container_id: reader.component_token(inv.field(4), 1)?,
+            carrier: reader.component_token(inv.field(5), 1)?,
+            position: reader.component_token(inv.field(6), 1)?,
             available: available.map(|quantity| Quantity { unit, ..quantity }),
             tests_remaining: None,
             on_board_expires_at: None,

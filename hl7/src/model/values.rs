@@ -1,14 +1,14 @@
 //! Reading HL7 data types into model values: text, codes (CWE/CE), identifiers (EI,
 //! CX), names (XPN), times (DTM/TS), numbers, units, and the OBX value types.
 
-use core::fmt::Write as _;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use labwire_model::{
     AbsentReason, CodeSystem, Coding, Comparator, Decimal, Identifier, IdentifierType, Instrument,
     Interpretation, LabResult, LabTimestamp, LoincCode, PersonName, Quantity, ReferenceRange,
-    ResultStatus, ResultValue, Sensitive, SubstanceLot, SubstanceType, Text, Unit,
+    ResultStatus, ResultValue, Sensitive, SubstanceLot, SubstanceType, TEXT_INLINE_CAPACITY, Text,
+    Unit,
 };
 
 use super::{MapError, MapLocation, MapOptions, MapWarning, MapWarningKind, ValueProblem};
@@ -89,8 +89,52 @@ fn is_plain(raw: &[u8], escape: Option<u8>) -> bool {
         .all(|&byte| byte.is_ascii() && byte != escape)
 }
 
+/// A few ASCII bytes to look for (delimiters), two ways: each byte in every lane of a
+/// word (0x80 for an absent one, which no ASCII byte equals) for eight bytes at a
+/// time, and a table for the bytes left over.
+struct ByteSet {
+    lanes: [u64; 4],
+    members: [bool; 128],
+}
+
+impl ByteSet {
+    fn new(bytes: [Option<u8>; 4]) -> Self {
+        let mut members = [false; 128];
+        for byte in bytes.into_iter().flatten() {
+            if let Some(member) = members.get_mut(usize::from(byte)) {
+                *member = true;
+            }
+        }
+        Self {
+            lanes: bytes.map(|byte| BYTE_LANES.wrapping_mul(u64::from(byte.unwrap_or(0x80)))),
+            members,
+        }
+    }
+
+    /// Whether `raw` is ASCII without any of the bytes.
+    #[inline]
+    fn is_ascii_without(&self, raw: &[u8]) -> bool {
+        let has_zero_lane = |word: u64| word.wrapping_sub(BYTE_LANES) & !word & HIGH_BITS != 0;
+        let mut words = raw.chunks_exact(8);
+        for chunk in &mut words {
+            let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+                return false;
+            };
+            let word = u64::from_le_bytes(bytes);
+            if word & HIGH_BITS != 0 || self.lanes.iter().any(|&lane| has_zero_lane(word ^ lane)) {
+                return false;
+            }
+        }
+        words
+            .remainder()
+            .iter()
+            .all(|&byte| self.members.get(usize::from(byte)) == Some(&false))
+    }
+}
+
 /// [`str::trim`], answering at once for the usual value that neither starts nor ends
 /// with whitespace.
+#[inline]
 fn trim(text: &str) -> &str {
     // A byte that is neither ASCII whitespace (with the vertical tab, which `trim`
     // also removes) nor part of a multi-byte character cannot begin or end a run of
@@ -103,20 +147,19 @@ fn trim(text: &str) -> &str {
 }
 
 /// HL7 coding system mnemonics (table 0396) and the model's systems.
+#[inline]
 pub(super) fn code_system(name: Option<&str>) -> CodeSystem {
-    let Some(name) = name.map(str::trim).filter(|name| !name.is_empty()) else {
-        return CodeSystem::Local(String::new().into());
+    let Some(name) = name.map(trim).filter(|name| !name.is_empty()) else {
+        return CodeSystem::Local(Text::new());
     };
     let is = |mnemonic: &str| name.eq_ignore_ascii_case(mnemonic);
-    if is("LN") {
-        return CodeSystem::Loinc;
-    }
-    // SNOMED CT (SCT), and the older SNOMED International mnemonics.
-    if is("SCT") || is("SNM") || is("SNM3") {
-        return CodeSystem::Snomed;
-    }
-    if is("UCUM") {
-        return CodeSystem::Ucum;
+    match name.len() {
+        2 if is("LN") => return CodeSystem::Loinc,
+        // SNOMED CT (SCT), and the older SNOMED International mnemonics.
+        3 if is("SCT") || is("SNM") => return CodeSystem::Snomed,
+        4 if is("SNM3") => return CodeSystem::Snomed,
+        4 if is("UCUM") => return CodeSystem::Ucum,
+        _ => {}
     }
     // `HL7nnnn`: an HL7-defined table (0396: "HL7nnnn").
     if let Some((prefix, number)) = name.split_at_checked(3)
@@ -146,15 +189,46 @@ pub(super) fn media_type(kind: Option<&str>, subtype: Option<&str>) -> Option<Te
         .find(|(code, _)| kind.eq_ignore_ascii_case(code))
         .map(|(_, family)| family)
     };
+    // `family/subtype`, written on the stack when it fits inline in a `Text` (no
+    // allocation), else into one `String`.
+    let joined = |family: &str, subtype: &str, lowercase: bool| {
+        let lower = |byte: u8| {
+            if lowercase {
+                byte.to_ascii_lowercase()
+            } else {
+                byte
+            }
+        };
+        let bytes = family
+            .bytes()
+            .chain(core::iter::once(b'/'))
+            .chain(subtype.bytes().map(lower));
+        let len = family.len().saturating_add(1).saturating_add(subtype.len());
+        let mut buffer = [0u8; TEXT_INLINE_CAPACITY];
+        match buffer.get_mut(..len) {
+            Some(inline) => {
+                inline
+                    .iter_mut()
+                    .zip(bytes)
+                    .for_each(|(slot, byte)| *slot = byte);
+                // ASCII lowercasing keeps UTF-8 valid.
+                Text::from(core::str::from_utf8(inline).unwrap_or_default())
+            }
+            None => {
+                let bytes: Vec<u8> = bytes.collect();
+                Text::from(String::from_utf8(bytes).unwrap_or_default())
+            }
+        }
+    };
     match (kind, subtype) {
         (None, None) => None,
         (None, Some(subtype)) | (Some(_), Some(subtype)) if subtype.contains('/') => {
             Some(Text::from(subtype))
         }
-        (Some(kind), Some(subtype)) => Some(Text::from(match family(kind) {
-            Some(family) => format!("{family}/{}", subtype.to_ascii_lowercase()),
-            None => format!("{kind}/{subtype}"),
-        })),
+        (Some(kind), Some(subtype)) => Some(match family(kind) {
+            Some(family) => joined(family, subtype, true),
+            None => joined(kind, subtype, false),
+        }),
         (Some(kind), None) => Some(Text::from(kind)),
         (None, Some(subtype)) => Some(Text::from(subtype)),
     }
@@ -171,11 +245,79 @@ pub(super) fn encoding_name(encoding: &str) -> Text {
     }
 }
 
-/// Room for most warnings as text (`OBX(12)-5: not a number; kept as text (byte 1234)`).
-const WARNING_CAPACITY: usize = 64;
-
-/// Segment ids counted by linear search before [`Reader::new`] falls back to a map.
+/// Segment ids counted in a small table before [`Reader::new`] falls back to a map.
 const RECENT_IDS: usize = 16;
+
+/// Slots of the table [`Reader::new`] counts segment ids in: twice the ids it takes,
+/// so that probes stay short, and a power of two (see [`slot_of`]).
+const ID_SLOTS: usize = 2 * RECENT_IDS;
+
+/// The bit that marks a used slot of that table.
+const OCCUPIED: u64 = 1 << 63;
+
+/// The first slot to probe for a packed id (Fibonacci hashing): the top bits of the
+/// product, as many as index [`ID_SLOTS`] slots.
+fn slot_of(key: u64) -> usize {
+    const SHIFT: u32 = u64::BITS - ID_SLOTS.trailing_zeros();
+    // Fewer than `ID_SLOTS` values: it fits.
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> SHIFT) as usize
+}
+
+/// A segment id of at most seven bytes as one word (its bytes and its length), so
+/// that ids compare in one instruction; `None` for longer ids.
+fn packed_id(id: &[u8]) -> Option<u64> {
+    if id.len() > 7 {
+        return None;
+    }
+    // Shifted in rather than copied into a buffer and read back as a word, which
+    // stalls the load behind the byte stores.
+    let bytes = id
+        .iter()
+        .rev()
+        .fold(0u64, |word, &byte| (word << 8) | u64::from(byte));
+    // The length (at most seven) in the top byte.
+    Some(bytes | (id.len() as u64) << 56)
+}
+
+/// Occurrences kept inline: most messages have fewer segments, which then cost no
+/// allocation.
+const INLINE_OCCURRENCES: usize = 64;
+
+/// The occurrence of each segment among those with its id, by segment index: the
+/// first [`INLINE_OCCURRENCES`] inline, the rest (of long messages) on the heap.
+struct Occurrences {
+    inline: [u32; INLINE_OCCURRENCES],
+    len: usize,
+    more: Vec<u32>,
+}
+
+impl Occurrences {
+    fn new(segments: usize) -> Self {
+        Self {
+            inline: [0; INLINE_OCCURRENCES],
+            len: 0,
+            more: Vec::with_capacity(segments.saturating_sub(INLINE_OCCURRENCES)),
+        }
+    }
+
+    fn push(&mut self, occurrence: u32) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = occurrence;
+                self.len = self.len.saturating_add(1);
+            }
+            None => self.more.push(occurrence),
+        }
+    }
+
+    #[inline]
+    fn get(&self, index: usize) -> Option<u32> {
+        match index.checked_sub(INLINE_OCCURRENCES) {
+            None => self.inline.get(..self.len)?.get(index).copied(),
+            Some(index) => self.more.get(index).copied(),
+        }
+    }
+}
 
 /// What a TCD says about the result before it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -192,6 +334,104 @@ pub(super) fn is_one(decimal: &Decimal) -> bool {
     let text = text.strip_prefix('+').unwrap_or(text);
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     whole.trim_start_matches('0') == "1" && fraction.bytes().all(|digit| digit == b'0')
+}
+
+/// The components of a value that reads as plain text throughout (see
+/// [`Reader::plain_parts`]): each component is its bytes.
+struct Parts<'m, const N: usize> {
+    /// Components 1 to `N`; `""` past the last.
+    parts: [&'m str; N],
+    /// How many components there are, counted up to `N`.
+    count: usize,
+}
+
+impl<'m, const N: usize> Parts<'m, N> {
+    /// `text` split on `separator` (one component when there is none).
+    #[inline]
+    fn split(text: &'m str, separator: Option<u8>) -> Self {
+        let mut split = Self {
+            parts: [""; N],
+            count: 0,
+        };
+        let mut start = 0usize;
+        if let Some(separator) = separator {
+            for (at, &byte) in text.as_bytes().iter().enumerate() {
+                if byte == separator {
+                    if split.end_part(text, start, at) {
+                        return split;
+                    }
+                    start = at.saturating_add(1);
+                }
+            }
+        }
+        split.end_part(text, start, text.len());
+        split
+    }
+
+    /// Records `text[start..end]` as the next part; true once `N` are counted.
+    #[inline]
+    fn end_part(&mut self, text: &'m str, start: usize, end: usize) -> bool {
+        if let Some(slot) = self.parts.get_mut(self.count) {
+            *slot = text.get(start..end).unwrap_or_default();
+        }
+        self.count = self.count.saturating_add(1);
+        self.count >= N
+    }
+
+    /// Component `n` (1-based); `""` when absent.
+    #[inline]
+    fn get(&self, n: usize) -> &'m str {
+        n.checked_sub(1)
+            .and_then(|index| self.parts.get(index))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// What [`Reader::token_cow`] reads from plain text: trimmed, `None` when empty, the
+/// explicit null `""` or blank.
+#[inline]
+fn plain_token_str(text: &str) -> Option<&str> {
+    if text.is_empty() || text == "\"\"" {
+        return None;
+    }
+    let trimmed = trim(text);
+    (!trimmed.is_empty()).then_some(trimmed)
+}
+
+/// What [`Reader::token`] reads from plain text.
+#[inline]
+fn plain_token(text: &str) -> Option<Text> {
+    plain_token_str(text).map(Text::from)
+}
+
+/// [`Reader::entity`] of plain components.
+fn plain_entity(parts: &Parts<'_, 3>) -> Option<Identifier> {
+    plain_token(parts.get(1)).map(|value| Identifier {
+        value,
+        kind: None,
+        assigner: plain_token(parts.get(2)).or_else(|| plain_token(parts.get(3))),
+    })
+}
+
+/// What [`Reader::text`] reads from plain text: as is, `None` when empty or the
+/// explicit null `""`.
+#[inline]
+fn plain_text(text: &str) -> Option<Text> {
+    (!text.is_empty() && text != "\"\"").then(|| Text::from(text))
+}
+
+/// [`Reader::coding_at`] of plain components.
+fn plain_coding(code: &str, display: &str, system: &str) -> Option<Coding> {
+    if code.is_empty() && display.is_empty() && system.is_empty() {
+        return None;
+    }
+    let code = plain_token(code)?;
+    Some(Coding {
+        system: code_system(plain_token_str(system)),
+        code,
+        display: plain_token(display),
+    })
 }
 
 /// How a value reads as text (see [`Reader::classify`]).
@@ -230,11 +470,18 @@ pub(super) struct Reader<'m> {
     text: Option<&'m str>,
     /// The escape character (MSH-2.3), if any.
     escape: Option<u8>,
+    /// The repetition, component, subcomponent and escape characters, for
+    /// [`Reader::single`].
+    separators: ByteSet,
+    /// The same without the component separator, for [`Reader::plain_parts`].
+    plain_breaks: ByteSet,
+    /// The component separator (MSH-2.1), if any.
+    component_separator: Option<u8>,
     /// The occurrence of each segment among those with its id (1-based).
-    occurrences: Vec<u32>,
+    occurrences: Occurrences,
+    /// How many segments open a group that makes an event (OBR, SPM, EQU, QPD).
+    pub(super) group_heads: usize,
     pub(super) warnings: Vec<MapWarning>,
-    /// `warnings` as text, each formatted when first needed.
-    warning_texts: Vec<Option<String>>,
     /// Indexes of warnings pushed since the last `take_pending`.
     pending: Vec<usize>,
     /// Decoding relaxations already reported, by offset.
@@ -243,27 +490,51 @@ pub(super) struct Reader<'m> {
 
 impl<'m> Reader<'m> {
     pub(super) fn new(message: &'m Message<'m>, options: &MapOptions) -> Self {
-        // A message uses a handful of segment ids: a linear scan of the first few
-        // beats hashing each one; a map takes the rest, so adversarial messages with
-        // thousands of distinct ids stay linear.
-        let mut recent = [(SegmentId::default(), 0u32); RECENT_IDS];
-        let mut recent_len = 0usize;
+        // A message uses a handful of segment ids: a small open-addressed table of
+        // the first few beats hashing each one into a map; the map takes the rest, so
+        // adversarial messages with thousands of distinct ids stay linear. Ids of up
+        // to seven bytes (all the standard ones) are one word (see `packed_id`).
+        let mut table = [(0u64, 0u32); ID_SLOTS];
+        let mut table_len = 0usize;
         let mut others: HashMap<SegmentId, u32> = HashMap::new();
-        let mut occurrences = Vec::with_capacity(message.segment_count());
+        let mut occurrences = Occurrences::new(message.segment_count());
+        let mut group_heads = 0usize;
         for segment in message.segments() {
-            let id = SegmentId::new(segment.id());
-            let seen = recent.get_mut(..recent_len).unwrap_or_default();
-            let count = if let Some((_, count)) = seen.iter_mut().find(|(seen, _)| *seen == id) {
-                *count = count.saturating_add(1);
-                *count
-            } else if let Some(slot) = recent.get_mut(recent_len) {
-                *slot = (id, 1);
-                recent_len = recent_len.saturating_add(1);
-                1
-            } else {
-                let count = others.entry(id).or_insert(0);
-                *count = count.saturating_add(1);
-                *count
+            let id = segment.id();
+            if matches!(id, b"OBR" | b"SPM" | b"EQU" | b"QPD") {
+                group_heads = group_heads.saturating_add(1);
+            }
+            let slot = packed_id(id).and_then(|key| {
+                // The top bit marks a used slot (`packed_id` leaves it clear).
+                let key = key | OCCUPIED;
+                let mut index = slot_of(key);
+                for _ in 0..ID_SLOTS {
+                    let (used, _) = table.get(index)?;
+                    if *used == key {
+                        return Some(index);
+                    }
+                    if *used == 0 {
+                        if table_len >= RECENT_IDS {
+                            return None;
+                        }
+                        table_len = table_len.saturating_add(1);
+                        *table.get_mut(index)? = (key, 0);
+                        return Some(index);
+                    }
+                    index = index.wrapping_add(1) % ID_SLOTS;
+                }
+                None
+            });
+            let count = match slot.and_then(|index| table.get_mut(index)) {
+                Some((_, count)) => {
+                    *count = count.saturating_add(1);
+                    *count
+                }
+                None => {
+                    let count = others.entry(SegmentId::new(id)).or_insert(0);
+                    *count = count.saturating_add(1);
+                    *count
+                }
             };
             occurrences.push(count);
         }
@@ -272,9 +543,28 @@ impl<'m> Reader<'m> {
             options: options.clone(),
             text: core::str::from_utf8(message.as_bytes()).ok(),
             escape: message.delimiters().escape(),
+            separators: {
+                let delimiters = message.delimiters();
+                ByteSet::new([
+                    delimiters.repetition(),
+                    delimiters.component(),
+                    delimiters.subcomponent(),
+                    delimiters.escape(),
+                ])
+            },
+            plain_breaks: {
+                let delimiters = message.delimiters();
+                ByteSet::new([
+                    delimiters.repetition(),
+                    delimiters.subcomponent(),
+                    delimiters.escape(),
+                    None,
+                ])
+            },
+            component_separator: message.delimiters().component(),
             occurrences,
+            group_heads,
             warnings: Vec::new(),
-            warning_texts: Vec::new(),
             pending: Vec::new(),
             decoding_seen: HashSet::new(),
         }
@@ -287,7 +577,7 @@ impl<'m> Reader<'m> {
             .and_then(|number| usize::try_from(number).ok())
             .and_then(|number| number.checked_sub(1));
         let occurrence = index
-            .and_then(|index| self.occurrences.get(index).copied())
+            .and_then(|index| self.occurrences.get(index))
             .unwrap_or(1);
         MapLocation {
             segment: location.segment_id.unwrap_or_default(),
@@ -299,10 +589,11 @@ impl<'m> Reader<'m> {
         }
     }
 
+    #[inline]
     pub(super) fn segment_location(&self, segment: &Segment<'_>) -> MapLocation {
         MapLocation::segment(
             SegmentId::new(segment.id()),
-            self.occurrences.get(segment.index()).copied().unwrap_or(1),
+            self.occurrences.get(segment.index()).unwrap_or(1),
         )
     }
 
@@ -336,23 +627,9 @@ impl<'m> Reader<'m> {
         self.warn(kind, location, view.position());
     }
 
-    /// Warning `index` as text, formatted on first use: the warnings of a message or
-    /// patient go into the provenance of every event, and formatting is what costs.
-    pub(super) fn warning_text(&mut self, index: usize) -> Option<String> {
-        let warning = self.warnings.get(index)?;
-        if self.warning_texts.len() <= index {
-            self.warning_texts.resize(index.saturating_add(1), None);
-        }
-        let slot = self.warning_texts.get_mut(index)?;
-        Some(
-            slot.get_or_insert_with(|| {
-                let mut text = String::with_capacity(WARNING_CAPACITY);
-                // Writing to a `String` cannot fail.
-                let _ = write!(text, "{warning}");
-                text
-            })
-            .clone(),
-        )
+    /// Warning `index` as text.
+    pub(super) fn warning_text(&self, index: usize) -> Option<String> {
+        self.warnings.get(index).map(|warning| warning.to_text())
     }
 
     /// Indexes of the warnings pushed since the last call.
@@ -441,7 +718,7 @@ impl<'m> Reader<'m> {
 
     /// The decoded text, trimmed and borrowed where possible; `None` when nothing is
     /// left. For values that are parsed or compared rather than kept.
-    #[inline]
+    #[inline(always)]
     pub(super) fn token_cow<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Cow<'m, str>>> {
         match self.classify(&view) {
             Shape::Absent => Ok(None),
@@ -476,7 +753,7 @@ impl<'m> Reader<'m> {
     }
 
     /// The decoded text, trimmed; `None` when nothing is left.
-    #[inline]
+    #[inline(always)]
     pub(super) fn token<V: View<'m>>(&mut self, view: V) -> MapResult<Option<Text>> {
         match self.classify(&view) {
             Shape::Absent => Ok(None),
@@ -489,6 +766,85 @@ impl<'m> Reader<'m> {
                 }
             }
             Shape::Encoded => Ok(self.decoded_token(view)?.map(Text::from)),
+        }
+    }
+
+    /// A value's first `N` components as text when the value reads as plain text
+    /// throughout: ASCII without a repetition or subcomponent separator or an escape
+    /// (known when the view is `simple`, else checked). Its first repetition is then
+    /// the value itself, each component is its bytes and its first subcomponent, and
+    /// reading them needs no views (nor warns). `None` otherwise, and for views that
+    /// are not slices of the message text.
+    #[inline]
+    fn plain_parts<V: View<'m>, const N: usize>(&self, view: &V) -> Option<Parts<'m, N>> {
+        let raw = view.raw_bytes();
+        if !view.simple() && !self.plain_breaks.is_ascii_without(raw) {
+            return None;
+        }
+        let offset = view.position();
+        let text = self.text?.get(offset..offset.checked_add(raw.len())?)?;
+        core::ptr::eq(text.as_ptr(), raw.as_ptr())
+            .then(|| Parts::split(text, self.component_separator))
+    }
+
+    /// The field's text when it is one plain value: ASCII without a repetition,
+    /// component or subcomponent separator or an escape. Then its first repetition,
+    /// component and subcomponent are the field itself (same bytes, same offset) and
+    /// read as plain text, so reading the field stands in for locating them. Most
+    /// fields are. `None` otherwise (and for fields that are not slices of the message
+    /// text).
+    #[inline]
+    fn single(&self, field: &Field<'m>) -> Option<&'m str> {
+        let raw = field.raw();
+        if !self.separators.is_ascii_without(raw) {
+            return None;
+        }
+        let offset = field.offset();
+        let text = self.text?.get(offset..offset.checked_add(raw.len())?)?;
+        core::ptr::eq(text.as_ptr(), raw.as_ptr()).then_some(text)
+    }
+
+    /// [`Reader::token`] of `field.component(n)`, without locating it when the field
+    /// is one value.
+    pub(super) fn component_token(
+        &mut self,
+        field: Field<'m>,
+        n: usize,
+    ) -> MapResult<Option<Text>> {
+        if field.is_empty() {
+            Ok(None)
+        } else if let Some(text) = self.single(&field) {
+            Ok(plain_token(text).filter(|_| n == 1))
+        } else {
+            self.token(field.component(n))
+        }
+    }
+
+    /// [`Reader::token_cow`] of `field.component(n)`, without locating it when the
+    /// field is one value.
+    pub(super) fn component_token_cow(
+        &mut self,
+        field: Field<'m>,
+        n: usize,
+    ) -> MapResult<Option<Cow<'m, str>>> {
+        if field.is_empty() {
+            Ok(None)
+        } else if let Some(text) = self.single(&field) {
+            Ok(plain_token_str(text).filter(|_| n == 1).map(Cow::Borrowed))
+        } else {
+            self.token_cow(field.component(n))
+        }
+    }
+
+    /// [`Reader::token`] of `field.repetition(1)`, without locating it when the field
+    /// is one value.
+    pub(super) fn first_repetition_token(&mut self, field: Field<'m>) -> MapResult<Option<Text>> {
+        if field.is_empty() {
+            Ok(None)
+        } else if let Some(text) = self.single(&field) {
+            Ok(plain_token(text))
+        } else {
+            self.token(field.repetition(1))
         }
     }
 
@@ -538,6 +894,18 @@ impl<'m> Reader<'m> {
         if field.is_empty() {
             return Ok(None);
         }
+        if let Some(text) = self.single(&field) {
+            // A code without text or system (and no alternate).
+            return Ok(plain_token(text).map(|code| Coding {
+                system: code_system(None),
+                code,
+                display: None,
+            }));
+        }
+        if let Some(parts) = self.plain_parts::<_, 6>(&field) {
+            return Ok(plain_coding(parts.get(1), parts.get(2), parts.get(3))
+                .or_else(|| plain_coding(parts.get(4), parts.get(5), parts.get(6))));
+        }
         let components: [Component<'m>; 6] = field.repetition(1).first_components();
         match self.coding_at(&components, 1)? {
             Some(coding) => Ok(Some(coding)),
@@ -549,6 +917,9 @@ impl<'m> Reader<'m> {
     pub(super) fn entity(&mut self, repetition: Repetition<'m>) -> MapResult<Option<Identifier>> {
         if repetition.is_empty() {
             return Ok(None);
+        }
+        if let Some(parts) = self.plain_parts::<_, 3>(&repetition) {
+            return Ok(plain_entity(&parts));
         }
         let [id, namespace, universal] = repetition.first_components();
         let Some(value) = self.token(id)? else {
@@ -563,6 +934,18 @@ impl<'m> Reader<'m> {
             kind: None,
             assigner,
         }))
+    }
+
+    /// [`Reader::entity`] of the field's first repetition, without locating it when
+    /// the field reads as plain text.
+    pub(super) fn first_entity(&mut self, field: Field<'m>) -> MapResult<Option<Identifier>> {
+        if field.is_empty() {
+            return Ok(None);
+        }
+        match self.plain_parts::<_, 3>(&field) {
+            Some(parts) => Ok(plain_entity(&parts)),
+            None => self.entity(field.repetition(1)),
+        }
     }
 
     /// EI from the subcomponents of one component (EIP, SPM-2).
@@ -589,6 +972,14 @@ impl<'m> Reader<'m> {
         if repetition.is_empty() {
             return Ok(None);
         }
+        if let Some(parts) = self.plain_parts::<_, 5>(&repetition) {
+            // Without subcomponents, the authority is its namespace id.
+            return Ok(plain_token(parts.get(1)).map(|value| Identifier {
+                value,
+                kind: plain_token_str(parts.get(5)).map(IdentifierType::from_code),
+                assigner: plain_token(parts.get(4)),
+            }));
+        }
         let [id, _, _, authority, kind] = repetition.first_components();
         let Some(value) = self.token(id)? else {
             return Ok(None);
@@ -611,6 +1002,16 @@ impl<'m> Reader<'m> {
     pub(super) fn person_name(&mut self, field: Field<'m>) -> MapResult<Option<PersonName>> {
         if field.is_empty() {
             return Ok(None);
+        }
+        if let Some(parts) = self.plain_parts::<_, 5>(&field) {
+            let name = PersonName {
+                family: plain_token(parts.get(1)),
+                given: plain_token(parts.get(2)),
+                middle: plain_token(parts.get(3)),
+                suffix: plain_token(parts.get(4)),
+                prefix: plain_token(parts.get(5)),
+            };
+            return Ok((name != PersonName::default()).then_some(name));
         }
         let [family, given, middle, suffix, prefix] = field.repetition(1).first_components();
         let name = PersonName {
@@ -642,11 +1043,16 @@ impl<'m> Reader<'m> {
         if field.is_empty() {
             return Ok(None);
         }
-        let time = field.component(1).subcomponent(1);
-        if time.raw_bytes().is_empty() {
-            return Ok(None);
-        }
-        match self.token_cow(time)? {
+        let text = if let Some(text) = self.single(&field) {
+            plain_token_str(text).map(Cow::Borrowed)
+        } else {
+            let time = field.component(1).subcomponent(1);
+            if time.raw_bytes().is_empty() {
+                return Ok(None);
+            }
+            self.token_cow(time)?
+        };
+        match text {
             None => Ok(None),
             Some(text) => match LabTimestamp::parse_hl7(&text) {
                 Ok(timestamp) => Ok(Some(timestamp)),
@@ -678,11 +1084,27 @@ impl<'m> Reader<'m> {
         if field.is_empty() {
             return Ok(None);
         }
-        let [code, text, system, alternate] = field.repetition(1).first_components();
-        let code = self.token(code)?;
-        let text = self.token(text)?;
-        let system = self.token_cow(system)?;
-        let alternate = self.token(alternate)?;
+        if let Some(text) = self.single(&field) {
+            // A code without text or system: local units.
+            return Ok(plain_token(text).map(Unit::new));
+        }
+        let (code, text, system, alternate) = match self.plain_parts::<_, 4>(&field) {
+            Some(parts) => (
+                plain_token(parts.get(1)),
+                plain_token(parts.get(2)),
+                plain_token_str(parts.get(3)).map(Cow::Borrowed),
+                plain_token(parts.get(4)),
+            ),
+            None => {
+                let [code, text, system, alternate] = field.repetition(1).first_components();
+                (
+                    self.token(code)?,
+                    self.token(text)?,
+                    self.token_cow(system)?,
+                    self.token(alternate)?,
+                )
+            }
+        };
         let ucum = system
             .as_deref()
             .is_some_and(|system| system.eq_ignore_ascii_case("UCUM"));
@@ -716,9 +1138,25 @@ impl<'m> Reader<'m> {
             return Ok(None);
         }
         let mut ids = Vec::new();
-        for repetition in field.repetitions() {
-            if let Some(id) = self.entity(repetition)? {
-                ids.push(id);
+        if let Some(text) = self.single(&field) {
+            // One EI of an entity id only.
+            if let Some(value) = plain_token(text) {
+                ids = vec![Identifier {
+                    value,
+                    kind: None,
+                    assigner: None,
+                }];
+            }
+        } else if let Some(parts) = self.plain_parts::<_, 3>(&field) {
+            // One EI.
+            if let Some(id) = plain_entity(&parts) {
+                ids = vec![id];
+            }
+        } else {
+            for repetition in field.repetitions() {
+                if let Some(id) = self.entity(repetition)? {
+                    ids.push(id);
+                }
             }
         }
         Ok((!ids.is_empty()).then(|| Instrument {
@@ -733,10 +1171,10 @@ impl<'m> Reader<'m> {
         let manufacturer = inv.field(17).repetition(1);
         Ok(SubstanceLot {
             kind: self
-                .token_cow(inv.field(3).component(1))?
+                .component_token_cow(inv.field(3), 1)?
                 .map(|code| SubstanceType::from_code(&code)),
             material: self.primary_coding(inv.field(1))?,
-            lot: self.token(inv.field(16).repetition(1))?,
+            lot: self.first_repetition_token(inv.field(16))?,
             expires_at: self.time_field(inv.field(12))?,
             manufacturer: match self.token(manufacturer.component(2))? {
                 Some(name) => Some(name),
@@ -780,20 +1218,33 @@ impl<'m> Reader<'m> {
             }
         });
         let test_field = obx.field(3);
-        let test_repetition = test_field.repetition(1);
-        let test_components: [Component<'m>; 6] = test_repetition.first_components();
-        let primary = self.coding_at(&test_components, 1)?;
         let mut alternates = Vec::new();
         // CWE.4–6, and CWE.10–12 (second alternate, v2.7+), which few senders reach.
-        if let Some(coding) = self.coding_at(&test_components, 4)? {
-            alternates.push(coding);
-        }
-        if test_repetition.component_count() >= 10 {
-            let second = [10, 11, 12].map(|n| test_repetition.component(n));
-            if let Some(coding) = self.coding_at(&second, 1)? {
+        let primary = if let Some(parts) = self.plain_parts::<_, 12>(&test_field) {
+            let primary = plain_coding(parts.get(1), parts.get(2), parts.get(3));
+            alternates.extend(plain_coding(parts.get(4), parts.get(5), parts.get(6)));
+            if parts.count >= 10 {
+                alternates.extend(plain_coding(parts.get(10), parts.get(11), parts.get(12)));
+            }
+            primary
+        } else {
+            let test_repetition = test_field.repetition(1);
+            let test_components: [Component<'m>; 6] = test_repetition.first_components();
+            let primary = self.coding_at(&test_components, 1)?;
+            if let Some(coding) = self.coding_at(&test_components, 4)? {
                 alternates.push(coding);
             }
-        }
+            // Counted only when there is a sixth component: most codings have three.
+            if test_components.last().is_some_and(Component::is_present)
+                && test_repetition.component_count() >= 10
+            {
+                let second = [10, 11, 12].map(|n| test_repetition.component(n));
+                if let Some(coding) = self.coding_at(&second, 1)? {
+                    alternates.push(coding);
+                }
+            }
+            primary
+        };
         let test = match primary {
             Some(coding) => coding,
             // No primary code: the first alternate stands in, so the test is never empty.
@@ -812,96 +1263,136 @@ impl<'m> Reader<'m> {
                 found
             }
         };
+        // Built in its place in the list and filled there: a result is near a
+        // kilobyte, and every move of a whole one is a copy.
+        let mut result = LabResult::new(
+            test,
+            ResultValue::Absent {
+                reason: AbsentReason::Unknown,
+                text: None,
+            },
+            ResultStatus::Final,
+        );
+        result.sequence = sequence;
+        result.alt_tests = alternates;
+        result.loinc = loinc;
+        results.push(result);
+        let Some(result) = results.last_mut() else {
+            return Ok(());
+        };
         let value_field = obx.field(5);
         // ED data is kept verbatim in the attachment; a second copy would double it.
-        let raw_value = if value_type.as_deref() == Some("ED") || value_field.is_null() {
-            None
-        } else {
-            self.text(value_field)?
-        };
-        let mut unit = self.unit(obx.field(6))?;
+        if value_type.as_deref() != Some("ED") && !value_field.is_null() {
+            result.raw_value = self.text(value_field)?;
+        }
+        let units_field = obx.field(6);
+        let mut unit = self.unit(units_field)?;
         let has_unit = unit.is_some();
-        let (value, additional_values) = self.values(obx, value_type.as_deref(), &mut unit)?;
+        let (value, additional_values) =
+            self.values(value_field, value_type.as_deref(), &mut unit)?;
         let holds_unit = matches!(value, ResultValue::Quantity(_) | ResultValue::Range { .. });
+        result.value = value;
+        result.additional_values = additional_values;
         if has_unit && !holds_unit {
-            self.warn_at(MapWarningKind::UnitsNotCarried, obx.field(6));
+            self.warn_at(MapWarningKind::UnitsNotCarried, units_field);
         }
-        let mut interpretation = Vec::new();
-        for repetition in obx.field(8).repetitions() {
-            if let Some(code) = self.token_cow(repetition.component(1))? {
-                interpretation.push(Interpretation::from_code(&code));
+        let flags = obx.field(8);
+        if flags.is_empty() {
+            // No flags (the usual normal result).
+        } else if let Some(text) = self.single(&flags) {
+            if let Some(code) = plain_token_str(text) {
+                result.interpretation = vec![Interpretation::from_code(code)];
+            }
+        } else {
+            for repetition in flags.repetitions() {
+                if let Some(code) = self.token_cow(repetition.component(1))? {
+                    result.interpretation.push(Interpretation::from_code(&code));
+                }
             }
         }
-        let reference_range = match self.token_cow(obx.field(7))? {
-            Some(text) => {
-                let mut range = ReferenceRange::parse_lenient(&text, self.options.decimal_mark);
-                range.applies_to = self.populations(obx.field(10))?;
-                Some(range)
-            }
-            None => None,
-        };
-        let (status, status_raw) = match self.token_cow(obx.field(11))? {
-            Some(code) => (ResultStatus::from_code(&code), None),
+        if let Some(text) = self.token_cow(obx.field(7))? {
+            let mut range = ReferenceRange::parse_lenient(&text, self.options.decimal_mark);
+            range.applies_to = self.populations(obx.field(10))?;
+            result.reference_range = Some(range);
+        }
+        let status_field = obx.field(11);
+        match self.token_cow(status_field)? {
+            Some(code) => result.status = ResultStatus::from_code(&code),
             None => match self.order_status(order_status)? {
                 Some(code) => {
-                    self.warn_at(MapWarningKind::StatusFromOrder, obx.field(11));
-                    (ResultStatus::from_code(&code), Some(code))
+                    self.warn_at(MapWarningKind::StatusFromOrder, status_field);
+                    result.status = ResultStatus::from_code(&code);
+                    result.status_raw = Some(code);
                 }
                 None => {
-                    self.warn_at(MapWarningKind::MissingStatus, obx.field(11));
-                    (ResultStatus::from_code(""), None)
+                    self.warn_at(MapWarningKind::MissingStatus, status_field);
+                    result.status = ResultStatus::from_code("");
                 }
             },
+        }
+        let observer = obx.field(16);
+        let operator = if observer.is_empty() {
+            None
+        } else if let Some(text) = self.single(&observer) {
+            // An id only.
+            plain_token(text)
+        } else {
+            self.operator(observer)?
         };
-        let [observer_id, family, given] = obx.field(16).repetition(1).first_components();
-        let operator = match self.token(observer_id)? {
-            Some(id) => Some(id),
-            None => {
-                let family = self.token(family.subcomponent(1))?;
-                let given = self.token(given)?;
-                match (family, given) {
-                    (Some(family), Some(given)) => Some(Text::from(format!("{family} {given}"))),
-                    (family, given) => family.or(given),
+        result.operator = operator.map(Sensitive::new);
+        result.sub_id = self.token(obx.field(4))?;
+        result.observed_at = self.time_field(obx.field(14))?;
+        result.method = self.primary_coding(obx.field(17))?;
+        result.instrument = self.equipment(obx.field(18))?;
+        result.analyzed_at = self.time_field(obx.field(19))?;
+        Ok(())
+    }
+
+    /// OBX-16 (XCN): the id (XCN.1), else the family (FN.1) and given name.
+    fn operator(&mut self, field: Field<'m>) -> MapResult<Option<Text>> {
+        let (family, given) = match self.plain_parts::<_, 3>(&field) {
+            Some(parts) => {
+                if let Some(id) = plain_token(parts.get(1)) {
+                    return Ok(Some(id));
                 }
+                (plain_token(parts.get(2)), plain_token(parts.get(3)))
+            }
+            None => {
+                let [observer_id, family, given] = field.repetition(1).first_components();
+                if let Some(id) = self.token(observer_id)? {
+                    return Ok(Some(id));
+                }
+                (self.token(family.subcomponent(1))?, self.token(given)?)
             }
         };
-        let sub_id = self.token(obx.field(4))?;
-        let observed_at = self.time_field(obx.field(14))?;
-        let method = self.primary_coding(obx.field(17))?;
-        let instrument = self.equipment(obx.field(18))?;
-        let analyzed_at = self.time_field(obx.field(19))?;
-        // Built in the list rather than returned: a result is over a kilobyte, and
-        // each move is a copy.
-        results.push(LabResult {
-            sequence,
-            sub_id,
-            status_raw,
-            alt_tests: alternates,
-            loinc,
-            additional_values,
-            raw_value,
-            interpretation,
-            reference_range,
-            observed_at,
-            operator: operator.map(Sensitive::new),
-            method,
-            instrument,
-            analyzed_at,
-            ..LabResult::new(test, value, status)
-        });
-        Ok(())
+        Ok(match (family, given) {
+            (Some(family), Some(given)) => {
+                let mut name = String::with_capacity(
+                    family.len().saturating_add(given.len()).saturating_add(1),
+                );
+                name.push_str(&family);
+                name.push(' ');
+                name.push_str(&given);
+                Some(Text::from(name))
+            }
+            (family, given) => family.or(given),
+        })
     }
 
     /// Whether OBX-29 (observation type, table 0936, v2.8) says the OBX is not a
     /// result: `QST` (the answer to a question) or `SCI` (supporting clinical
     /// information). `RSLT`, an empty field and other codes are results.
     pub(super) fn is_not_a_result(&mut self, obx: Segment<'m>) -> MapResult<bool> {
+        // Most OBX end well before OBX-29 (v2.8).
+        if obx.field_count() < 29 {
+            return Ok(false);
+        }
         let field = obx.field(29);
         if field.is_empty() {
             return Ok(false);
         }
         Ok(matches!(
-            self.token_cow(field.component(1))?.as_deref(),
+            self.component_token_cow(field, 1)?.as_deref(),
             Some("QST" | "SCI")
         ))
     }
@@ -920,7 +1411,7 @@ impl<'m> Reader<'m> {
             return Ok(None);
         }
         Ok(self
-            .token_cow(field.component(1))?
+            .component_token_cow(field, 1)?
             .filter(|code| matches!(code.as_ref(), "F" | "P" | "C" | "R" | "I" | "X"))
             .map(Text::from))
     }
@@ -960,7 +1451,7 @@ impl<'m> Reader<'m> {
     /// dilution, else TCD-2). A pre-dilution (TCD-4) other than 1 is warned: it was
     /// done before the instrument, and the model has no room for it.
     pub(super) fn test_code_detail(&mut self, tcd: Segment<'m>) -> MapResult<TestCodeDetail> {
-        let repeat = self.token_cow(tcd.field(8).component(1))?;
+        let repeat = self.component_token_cow(tcd.field(8), 1)?;
         // Table 0389: O original, R repeated, D repeated with dilution, F reflex.
         let rerun = match repeat.as_deref() {
             Some("O") => Some(false),
@@ -1026,11 +1517,10 @@ impl<'m> Reader<'m> {
     /// OBX-5: the first non-empty repetition is the value, the others follow in order.
     fn values(
         &mut self,
-        obx: Segment<'m>,
+        field: Field<'m>,
         value_type: Option<&str>,
         unit: &mut Option<Unit>,
     ) -> MapResult<(ResultValue, Vec<ResultValue>)> {
-        let field = obx.field(5);
         let several = field.repetition_count() > 1;
         let mut units = Units {
             unit,
@@ -1130,15 +1620,29 @@ impl<'m> Reader<'m> {
                 ),
             },
             Some("CWE" | "CE" | "CNE" | "CF") => {
-                let components: [Component<'m>; 9] = repetition.first_components();
-                let Some(coding) = self.coding_at(&components, 1)? else {
-                    // Text only (CWE.2, else CWE.9 original text).
-                    let [_, display, .., original] = components;
-                    let display = match self.token(display)? {
-                        Some(display) => Some(display),
-                        None => self.token(original)?,
-                    };
-                    return Ok(display.map(ResultValue::text));
+                let coding = match self.plain_parts::<_, 9>(&repetition) {
+                    Some(parts) => plain_coding(parts.get(1), parts.get(2), parts.get(3))
+                        .ok_or_else(|| {
+                            plain_token(parts.get(2)).or_else(|| plain_token(parts.get(9)))
+                        }),
+                    None => {
+                        let components: [Component<'m>; 9] = repetition.first_components();
+                        match self.coding_at(&components, 1)? {
+                            Some(coding) => Ok(coding),
+                            None => {
+                                let [_, display, .., original] = components;
+                                Err(match self.token(display)? {
+                                    Some(display) => Some(display),
+                                    None => self.token(original)?,
+                                })
+                            }
+                        }
+                    }
+                };
+                // Text only (CWE.2, else CWE.9 original text).
+                let coding = match coding {
+                    Ok(coding) => coding,
+                    Err(display) => return Ok(display.map(ResultValue::text)),
                 };
                 // Table 0136 (yes/no indicator) is how a boolean travels in a CWE.
                 match (&coding.system, coding.code.as_str()) {
@@ -1156,14 +1660,27 @@ impl<'m> Reader<'m> {
             }
             Some("TM") => self.kept_as_text(repetition, ValueProblem::NotADateTime, several, text),
             Some("ED") => {
-                let [_, kind, subtype, encoding, data] = repetition.first_components();
-                let kind = self.token(kind)?;
-                let subtype = self.token(subtype)?;
-                let encoding = self.token(encoding)?;
+                let (kind, subtype, encoding, data) = match self.plain_parts::<_, 5>(&repetition) {
+                    Some(parts) => (
+                        plain_token(parts.get(2)),
+                        plain_token(parts.get(3)),
+                        plain_token(parts.get(4)),
+                        plain_text(parts.get(5)),
+                    ),
+                    None => {
+                        let [_, kind, subtype, encoding, data] = repetition.first_components();
+                        (
+                            self.token(kind)?,
+                            self.token(subtype)?,
+                            self.token(encoding)?,
+                            self.text(data)?,
+                        )
+                    }
+                };
                 ResultValue::Attachment {
                     media_type: media_type(kind.as_deref(), subtype.as_deref()),
                     encoding: encoding.as_deref().map(encoding_name),
-                    data: (self.text(data)?.unwrap_or_default()),
+                    data: data.unwrap_or_default(),
                 }
             }
             // RP: a pointer to data held elsewhere; the pointer is the value, the
@@ -1194,7 +1711,12 @@ impl<'m> Reader<'m> {
         units: &mut Units<'_>,
     ) -> MapResult<Option<ResultValue>> {
         let mark = self.options.decimal_mark;
-        if repetition.component_count() == 1 && self.options.lenient_values {
+        let plain = self.plain_parts::<_, 4>(&repetition);
+        let component_count = match &plain {
+            Some(parts) => parts.count,
+            None => repetition.component_count(),
+        };
+        if component_count == 1 && self.options.lenient_values {
             // `<0.5` written without components: read as NM would be.
             let text = self.cow(repetition)?.unwrap_or_default();
             return Ok(Quantity::parse_lenient(&text, mark).ok().map(|quantity| {
@@ -1204,11 +1726,21 @@ impl<'m> Reader<'m> {
                 })
             }));
         }
-        let [comparator_text, first, separator, second] = repetition.first_components();
-        let comparator_text = self.token_cow(comparator_text)?;
-        let first = self.token_cow(first)?;
-        let separator = self.token_cow(separator)?;
-        let second = self.token_cow(second)?;
+        let (comparator_text, first, separator, second) = match plain {
+            Some(parts) => {
+                let part = |n| plain_token_str(parts.get(n)).map(Cow::Borrowed);
+                (part(1), part(2), part(3), part(4))
+            }
+            None => {
+                let [comparator_text, first, separator, second] = repetition.first_components();
+                (
+                    self.token_cow(comparator_text)?,
+                    self.token_cow(first)?,
+                    self.token_cow(separator)?,
+                    self.token_cow(second)?,
+                )
+            }
+        };
         let comparator = match comparator_text.as_deref() {
             None | Some("=") => None,
             Some(symbol) => match Comparator::from_symbol(symbol) {
@@ -1324,6 +1856,35 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn ascii_without_means_no_such_byte(
+            raw in proptest::collection::vec(proptest::sample::select(b"ab|^~&\\$\x00\x7f\x80\xff".to_vec()), 0..40),
+            absent in proptest::collection::vec(proptest::option::of(proptest::sample::select(b"^~&\\$\x00".to_vec())), 4),
+        ) {
+            let set = ByteSet::new([absent[0], absent[1], absent[2], absent[3]]);
+            let naive = raw
+                .iter()
+                .all(|&byte| byte.is_ascii() && absent.iter().all(|&a| a != Some(byte)));
+            proptest::prop_assert_eq!(set.is_ascii_without(&raw), naive);
+        }
+
+        #[test]
+        fn parts_are_what_splitting_gives(
+            text in "[a-c^]{0,30}",
+            separator in proptest::option::of(proptest::sample::select(b"^b".to_vec())),
+        ) {
+            let parts = Parts::<'_, 4>::split(&text, separator);
+            let expected: Vec<&str> = match separator {
+                Some(separator) => text.split(char::from(separator)).collect(),
+                None => vec![text.as_str()],
+            };
+            proptest::prop_assert_eq!(parts.count, expected.len().min(4));
+            for n in 1..=5 {
+                let want = if n <= 4 { expected.get(n - 1).copied().unwrap_or("") } else { "" };
+                proptest::prop_assert_eq!(parts.get(n), want);
+            }
+        }
+
+        #[test]
         fn plain_means_ascii_without_the_escape(
             raw in proptest::collection::vec(proptest::sample::select(b"ab\\^\x7f\x80\xff".to_vec()), 0..40),
             escape in proptest::option::of(proptest::sample::select(b"\\$".to_vec())),
@@ -1331,6 +1892,76 @@ mod tests {
             let naive = raw.iter().all(|&byte| byte.is_ascii() && Some(byte) != escape);
             proptest::prop_assert_eq!(is_plain(&raw, escape), naive);
         }
+    }
+
+    /// Occurrences as `Reader::new` counts them, the slow way.
+    fn naive_occurrences(message: &Message<'_>) -> Vec<u32> {
+        let mut seen: HashMap<SegmentId, u32> = HashMap::new();
+        message
+            .segments()
+            .map(|segment| {
+                let count = seen.entry(SegmentId::new(segment.id())).or_insert(0);
+                *count += 1;
+                *count
+            })
+            .collect()
+    }
+
+    #[test]
+    fn occurrences_count_ids_however_many_and_long() {
+        // More distinct ids than the table takes, ids longer than a word, ids that
+        // differ only past their eighth byte (one `SegmentId`), and an empty id.
+        let mut text = "MSH|^~\\&|A||||||ORU^R01|1|P|2.5.1\r".to_owned();
+        for round in 0..3 {
+            for n in 0..40 {
+                text.push_str(&format!("Z{n:02}|{round}\r"));
+            }
+            text.push_str(
+                "ZLONGSEGMENTID1|x\rZLONGSEGMENTID2|x\rZSEVENX|x\rZEIGHTXX|x\r|x\rOBX|1\r",
+            );
+        }
+        let message = Message::parse_str(&text, &crate::message::ParseOptions::default()).unwrap();
+        let reader = Reader::new(&message, &MapOptions::default());
+        let naive = naive_occurrences(&message);
+        assert!(naive.len() > INLINE_OCCURRENCES);
+        for (index, expected) in naive.iter().enumerate() {
+            assert_eq!(
+                reader.occurrences.get(index),
+                Some(*expected),
+                "segment {index}"
+            );
+        }
+        assert_eq!(reader.occurrences.get(naive.len()), None);
+        // The two long ids share their first eight bytes: one id, counted together.
+        assert_eq!(naive.iter().max(), Some(&6));
+    }
+
+    #[test]
+    fn plain_and_decoded_values_read_the_same() {
+        // `\X65\` is `e`: the same text, read once from plain bytes and once through
+        // the views (escapes force them), must map to the same result.
+        let message = |e: &str| {
+            format!(
+                "MSH|^~\\&|AN-1||||||ORU^R01|1|P|2.5.1\r\
+                 PID|1||MRN-1^^^HOSP^MR||Do{e}^Jane^Q^Jr^Dr||19800501|F\r\
+                 OBR|1|P-1^LIS|F-1^LAB|GLU^Glucos{e}^99LAB^2345-7^^LN|||20240301070000\r\
+                 OBX|1|NM|GLU^Glucos{e}^99LAB^2345-7^^LN^^^X1^Y1^LN||5.4|mmol/L^mmol p{e}r L^UCUM^mM|3.9-6.1|H|||F|||20240301071500||OP-7^Smith^Ann|M1^M{e}thod^99LAB|AN-1^ROCH{e}|20240301101000\r\
+                 OBX|2|CWE|ORG^Organism^99LAB||3092008^Staph{e}^SCT||||||F\r\
+                 OBX|3|SN|CRP^CRP^99LAB||<^0.5||||||F\r\
+                 OBX|4|ED|IMG^Image^99LAB||^IM^PNG^Bas{e}64^AAAA||||||F\r\
+                 OBX|5|ST|CMT^C^99LAB||n{e}||||||F||||^Smith^Ann\r"
+            )
+        };
+        let map = |text: &str| {
+            let message =
+                Message::parse_str(text, &crate::message::ParseOptions::default()).unwrap();
+            let mapped = super::super::to_events(&message, &MapOptions::default()).unwrap();
+            (mapped.events, mapped.warnings.len())
+        };
+        let plain = map(&message("e"));
+        let escaped = map(&message("\\X65\\"));
+        assert_eq!(plain.1, 0);
+        assert_eq!(plain, escaped);
     }
 
     #[test]
@@ -1352,6 +1983,15 @@ mod tests {
             Some("application/pdf")
         );
         assert_eq!(media_type(Some("IM"), None).as_deref(), Some("IM"));
+        // Longer than a `Text` holds inline.
+        assert_eq!(
+            media_type(Some("AP"), Some("VND.OPENXMLFORMATS-SPREADSHEET")).as_deref(),
+            Some("application/vnd.openxmlformats-spreadsheet")
+        );
+        assert_eq!(
+            media_type(Some("XYZ-FAMILY-NAME"), Some("SUBTYPE-ABCDEF")).as_deref(),
+            Some("XYZ-FAMILY-NAME/SUBTYPE-ABCDEF")
+        );
         assert_eq!(media_type(None, None), None);
         assert_eq!(encoding_name("Base64"), "base64");
         assert_eq!(encoding_name("A"), "A");
