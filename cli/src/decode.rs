@@ -1,9 +1,13 @@
 //! Decoding one input into lab events: `labwire::decode` (the library behind the C
 //! API's decoder too), with the CLI's options and messages that name the file.
 
+use std::io::Write;
+use std::path::Path;
+
 use labwire_astm::model::Dialect;
 use labwire_astm::record::{Charset, RecordOptions};
-use labwire_model::LabEvent;
+
+use crate::input::{self, ReadBuffer};
 
 /// A wire format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -51,18 +55,6 @@ pub(crate) struct DecodeOptions {
     pub(crate) charset: TextCharset,
 }
 
-/// What one input gave.
-#[derive(Debug, Default)]
-pub(crate) struct Decoded {
-    /// The events, in input order.
-    pub(crate) events: Vec<LabEvent>,
-    /// Things accepted despite not following the standard, with their location.
-    pub(crate) warnings: Vec<String>,
-    /// Parts of the input that were rejected, with their location. Other parts may
-    /// still have produced events.
-    pub(crate) errors: Vec<String>,
-}
-
 impl DecodeOptions {
     /// The library's options for these.
     pub(crate) fn library(&self) -> labwire::decode::DecodeOptions {
@@ -80,23 +72,60 @@ impl DecodeOptions {
     }
 }
 
-/// Decodes one input; every problem names the input first.
-pub(crate) fn decode(
-    name: &str,
-    bytes: &[u8],
+/// What the library made of one input: its events and problems, or why its format
+/// was not recognized.
+pub(crate) type Outcome = Result<labwire::decode::Decoded, labwire::decode::DecodeError>;
+
+/// Reads and decodes one input (`may_be_dicom`: only the header of a DICOM file is
+/// read, see [`input::read_for_decoding`]); `Err` says, naming the input, why it could
+/// not be read.
+pub(crate) fn decode_file(
+    path: &Path,
+    may_be_dicom: bool,
     options: &labwire::decode::DecodeOptions,
-) -> Decoded {
-    match labwire::decode::decode(bytes, options) {
-        Ok(decoded) => Decoded {
-            events: decoded.events,
-            warnings: named(name, &decoded.warnings),
-            errors: named(name, &decoded.errors),
-        },
-        Err(error) => Decoded {
-            errors: vec![format!("{name}: {error}; use --format")],
-            ..Decoded::default()
-        },
+    buffer: &mut ReadBuffer,
+) -> Result<Outcome, String> {
+    let header = input::read_for_decoding(path, may_be_dicom.then_some(options), buffer)?;
+    Ok(match header {
+        Some(decoded) => Ok(decoded),
+        None => labwire::decode::decode(buffer.bytes(), options),
+    })
+}
+
+/// Writes one line per problem of an input, `{level}{name}: {problem}`, `level`
+/// being `warning: `, `error: ` or nothing; an input of unknown format is one error.
+/// `warnings_first` orders the warnings before the errors. Returns whether there was
+/// no error.
+pub(crate) fn write_problems(
+    out: &mut dyn Write,
+    path: &Path,
+    outcome: &Outcome,
+    [warning, error]: [&str; 2],
+    warnings_first: bool,
+) -> std::io::Result<bool> {
+    let decoded = match outcome {
+        Ok(decoded) => decoded,
+        Err(unknown) => {
+            writeln!(out, "{error}{}: {unknown}; use --format", path.display())?;
+            return Ok(false);
+        }
+    };
+    if decoded.warnings.is_empty() && decoded.errors.is_empty() {
+        return Ok(true);
     }
+    // Formatted once, not once per line.
+    let name = path.display().to_string();
+    let warnings = decoded.warnings.iter().map(|problem| (warning, problem));
+    let errors = decoded.errors.iter().map(|problem| (error, problem));
+    let lines: &mut dyn Iterator<Item = _> = if warnings_first {
+        &mut warnings.chain(errors)
+    } else {
+        &mut errors.chain(warnings)
+    };
+    for (level, problem) in lines {
+        writeln!(out, "{level}{name}: {problem}")?;
+    }
+    Ok(decoded.errors.is_empty())
 }
 
 /// Problems as `name: location: what`.

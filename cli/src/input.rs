@@ -36,13 +36,16 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
-        let mut found: Vec<(std::ffi::OsString, PathBuf, bool)> = Vec::new();
+        let mut found: Vec<(PathBuf, bool)> = Vec::new();
         for entry in entries.filter_map(Result::ok) {
-            let name = entry.file_name();
-            if name.as_encoded_bytes().starts_with(b".") {
+            let path = entry.path();
+            // The name from the path: `file_name` would copy it.
+            let hidden = path
+                .file_name()
+                .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."));
+            if hidden {
                 continue;
             }
-            let path = entry.path();
             // The directory entry's type costs no system call; a symbolic link is
             // followed to see what it points to.
             let is_dir = match entry.file_type() {
@@ -50,13 +53,19 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
                 Ok(kind) => kind.is_dir(),
                 Err(_) => path.is_dir(),
             };
-            found.push((name, path, is_dir));
+            found.push((path, is_dir));
         }
-        // Entries of one directory differ only in their names: comparing those is
-        // the same order as comparing paths, without splitting them into components.
-        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Entries of one directory differ only in their names, after the same
+        // `dir/`: comparing the paths' bytes is the same order as comparing the
+        // names, and the same as comparing paths, without splitting them into
+        // components.
+        found.sort_unstable_by(|a, b| {
+            a.0.as_os_str()
+                .as_encoded_bytes()
+                .cmp(b.0.as_os_str().as_encoded_bytes())
+        });
         let mut dirs = Vec::new();
-        for (_, path, is_dir) in found {
+        for (path, is_dir) in found {
             if is_dir {
                 dirs.push(path);
             } else {
@@ -72,67 +81,215 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
 /// How much of a DICOM file is read first. The header ends where the pixel data
 /// starts, so this is enough for most files (else the rest is read), and a
 /// whole-slide image of gigabytes is not read to get its header.
-const DICOM_PREFIX_BYTES: u64 = 16 * 1024;
+const DICOM_PREFIX_BYTES: usize = 16 * 1024;
+
+/// The largest input read, as a length.
+const MAX_INPUT_LEN: usize = MAX_INPUT_BYTES as usize;
+
+/// A buffer that input is read into, reused from one input to the next: reading ten
+/// thousand small files then allocates (and zeroes) memory once, not ten thousand
+/// times. Its bytes are always initialized; the first `filled` are the input's.
+pub(crate) struct ReadBuffer {
+    bytes: Vec<u8>,
+    filled: usize,
+}
+
+impl ReadBuffer {
+    /// The size it starts with: larger than most instrument messages and DICOM
+    /// headers, so that one read system call takes a whole file.
+    const INITIAL: usize = 64 * 1024;
+    /// After an input larger than this, the memory is given back.
+    const KEPT: usize = 1024 * 1024;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            bytes: vec![0; Self::INITIAL],
+            filled: 0,
+        }
+    }
+
+    /// The input last read.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.bytes.get(..self.filled).unwrap_or_default()
+    }
+
+    /// Empties it for the next input.
+    fn clear(&mut self) {
+        self.filled = 0;
+        if self.bytes.len() > Self::KEPT {
+            self.bytes = vec![0; Self::INITIAL];
+        }
+    }
+
+    /// Reads until `limit` bytes are held or the end of the input; returns whether the
+    /// end was reached. Each read asks for all the room left (up to `limit`), so a
+    /// file that fits takes one read and the one that says it has ended.
+    fn fill(&mut self, reader: &mut dyn Read, limit: usize) -> std::io::Result<bool> {
+        while self.filled < limit {
+            if self.filled == self.bytes.len() {
+                let grown = self
+                    .bytes
+                    .len()
+                    .saturating_mul(2)
+                    .clamp(Self::INITIAL, limit);
+                self.bytes.resize(grown, 0);
+            }
+            let end = self.bytes.len().min(limit);
+            let Some(room) = self.bytes.get_mut(self.filled..end) else {
+                break;
+            };
+            match reader.read(room) {
+                Ok(0) => return Ok(true),
+                Ok(read) => self.filled = self.filled.saturating_add(read).min(end),
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Reads the rest of the input; larger than [`MAX_INPUT_BYTES`] is an error.
+    fn fill_whole(&mut self, reader: &mut dyn Read, name: &Path) -> Result<(), String> {
+        let ended = self
+            .fill(reader, MAX_INPUT_LEN.saturating_add(1))
+            .map_err(|err| format!("{}: {err}", name.display()))?;
+        if !ended && self.filled > MAX_INPUT_LEN {
+            return Err(format!(
+                "{}: larger than {MAX_INPUT_BYTES} bytes",
+                name.display()
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// Reads one input whole.
 pub(crate) fn read(path: &Path) -> Result<Input, String> {
-    read_for_decoding(path, false)
+    let mut buffer = ReadBuffer::new();
+    // Not asked to stop at a DICOM header: it is read whole.
+    read_for_decoding(path, None, &mut buffer)?;
+    let ReadBuffer { mut bytes, filled } = buffer;
+    bytes.truncate(filled);
+    Ok(Input {
+        name: path.display().to_string(),
+        bytes,
+    })
 }
 
-/// Reads what decoding needs of one input: the whole input, except, when
-/// `header_prefix` allows it, for a DICOM file whose header (everything before the
-/// pixel data) is complete within its first [`DICOM_PREFIX_BYTES`]: then only those,
-/// and the file may be larger than [`MAX_INPUT_BYTES`].
-pub(crate) fn read_for_decoding(path: &Path, header_prefix: bool) -> Result<Input, String> {
-    let name = path.display().to_string();
+/// Reads what decoding needs of one input into `buffer` (`-` is stdin): the whole
+/// input, except, when `dicom` gives the options to decode DICOM with, for a DICOM
+/// file whose header (everything before the pixel data) is complete within its first
+/// [`DICOM_PREFIX_BYTES`]: then only those are read, the header is decoded and
+/// returned (it was parsed to know that it is complete), and the file may be larger
+/// than [`MAX_INPUT_BYTES`]. Errors name the input.
+pub(crate) fn read_for_decoding(
+    path: &Path,
+    dicom: Option<&labwire::decode::DecodeOptions>,
+    buffer: &mut ReadBuffer,
+) -> Result<Option<labwire::decode::Decoded>, String> {
+    buffer.clear();
     if path.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(MAX_INPUT_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|err| format!("{name}: {err}"))?;
-        return within_limit(name, bytes);
+        buffer.fill_whole(&mut std::io::stdin().lock(), path)?;
+        return Ok(None);
     }
-    let mut file = std::fs::File::open(path).map_err(|err| format!("{name}: {err}"))?;
-    // The size is a hint only: the file may change while it is read.
-    let size = file.metadata().map_or(0, |metadata| metadata.len());
-    let prefix_only = header_prefix && size > DICOM_PREFIX_BYTES;
-    let limit = if prefix_only {
-        DICOM_PREFIX_BYTES
-    } else {
-        MAX_INPUT_BYTES + 1
-    };
-    // One more than the size, so reading to the end needs no reallocation.
-    let mut bytes = Vec::with_capacity(size.min(limit) as usize + 1);
-    file.by_ref()
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|err| format!("{name}: {err}"))?;
-    if prefix_only {
-        if labwire::decode::detect(&bytes) == Some(labwire::decode::Format::Dicom)
-            && dicom_header_complete(&bytes)
-        {
-            return Ok(Input { name, bytes });
+    // No `metadata` call for the size: reading until the end says it, one system
+    // call fewer per file.
+    let mut file = std::fs::File::open(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    if let Some(options) = dicom {
+        let ended = buffer
+            .fill(&mut file, DICOM_PREFIX_BYTES)
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+        if ended {
+            return Ok(None);
         }
-        let rest = (MAX_INPUT_BYTES + 1).saturating_sub(bytes.len() as u64);
-        file.take(rest)
-            .read_to_end(&mut bytes)
-            .map_err(|err| format!("{name}: {err}"))?;
+        if let Some(decoded) = labwire::decode::decode_dicom_prefix(buffer.bytes(), options) {
+            return Ok(Some(decoded));
+        }
     }
-    within_limit(name, bytes)
+    buffer.fill_whole(&mut file, path)?;
+    Ok(None)
 }
 
-/// Whether `prefix` holds a DICOM file's whole header: the parse stopped at the pixel
-/// data, not at the end of the bytes.
-fn dicom_header_complete(prefix: &[u8]) -> bool {
-    labwire_dicom_meta::parse(prefix)
-        .is_ok_and(|header| header.error().is_none() && header.stop().is_some())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn within_limit(name: String, bytes: Vec<u8>) -> Result<Input, String> {
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(format!("{name}: larger than {MAX_INPUT_BYTES} bytes"));
+    /// A reader that gives at most `step` bytes per read, as a pipe may.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
     }
-    Ok(Input { name, bytes })
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.bytes.len());
+            let (head, tail) = self.bytes.split_at(n);
+            out[..n].copy_from_slice(head);
+            self.bytes = tail;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_buffer_reads_inputs_of_any_size_one_after_the_other() {
+        let mut buffer = ReadBuffer::new();
+        for (len, step) in [
+            (0, 1),
+            (10, 3),
+            (ReadBuffer::INITIAL, 4096),
+            (300_000, 7000),
+            (5, 5),
+        ] {
+            let input: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            buffer.clear();
+            let mut reader = Trickle {
+                bytes: &input,
+                step,
+            };
+            assert!(buffer.fill(&mut reader, usize::MAX).unwrap());
+            assert_eq!(buffer.bytes(), input.as_slice());
+        }
+        // A limit stops the reading without reaching the end.
+        buffer.clear();
+        let input = [7u8; 100];
+        let mut reader = Trickle {
+            bytes: &input,
+            step: 30,
+        };
+        assert!(!buffer.fill(&mut reader, 64).unwrap());
+        assert_eq!(buffer.bytes(), &input[..64]);
+        assert!(buffer.fill(&mut reader, 1000).unwrap());
+        assert_eq!(buffer.bytes(), &input[..]);
+    }
+
+    #[test]
+    fn large_dicom_files_are_read_up_to_their_header() {
+        let dir = std::env::temp_dir().join(format!("labwire-input-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../dicom-meta/tests/data/pydicom/CT_small.dcm");
+        let file = std::fs::read(&source).unwrap();
+        let options = labwire::decode::DecodeOptions::default();
+        let mut buffer = ReadBuffer::new();
+        let decoded = read_for_decoding(&source, Some(&options), &mut buffer).unwrap();
+        assert_eq!(
+            decoded,
+            Some(labwire::decode::decode(&file, &options).unwrap())
+        );
+        assert_eq!(buffer.bytes().len(), DICOM_PREFIX_BYTES);
+        // Not asked to look for DICOM: the whole file.
+        assert_eq!(read_for_decoding(&source, None, &mut buffer).unwrap(), None);
+        assert_eq!(buffer.bytes(), file.as_slice());
+        // A header cut short: everything there is.
+        let cut = dir.join("cut.dcm");
+        let mut truncated = file.get(..600).unwrap().to_vec();
+        truncated.resize(20_000, 0xff);
+        std::fs::write(&cut, &truncated).unwrap();
+        assert_eq!(
+            read_for_decoding(&cut, Some(&options), &mut buffer).unwrap(),
+            None
+        );
+        assert_eq!(buffer.bytes(), truncated.as_slice());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -709,16 +709,47 @@ fn record_error_offset(error: &labwire_astm::record::RecordError) -> Option<u64>
 // DICOM
 // ---------------------------------------------------------------------------------
 
-/// A DICOM header as an imaging study event. A header cut short (truncated file, a
-/// limit reached) still maps what was read, and the problem is an error.
-fn decode_dicom(bytes: &[u8], strict: bool) -> Decoded {
-    let mut decoded = Decoded::new(Format::Dicom);
-    let options = if strict {
+/// What [`decode`] gives for the first bytes of a DICOM file, when they hold its whole
+/// header: `Some` when the parse stopped before the pixel data within `prefix` and
+/// without an error, so the rest of the file cannot change the result; `None` when
+/// `prefix` is not DICOM (as `options.format` or [`detect`] decide) or the header may
+/// go on past it (read more, then call [`decode`]).
+///
+/// This lets a caller read a DICOM file's first kilobytes, not its gigabytes of
+/// pixel data, and parse the header once.
+#[must_use]
+pub fn decode_dicom_prefix(prefix: &[u8], options: &DecodeOptions) -> Option<Decoded> {
+    let format = options.format.or_else(|| detect(prefix))?;
+    if format != Format::Dicom {
+        return None;
+    }
+    let header = labwire_dicom_meta::parse_with(prefix, &dicom_options(options.strict)).ok()?;
+    if header.error().is_some() || header.stop().is_none() {
+        return None;
+    }
+    Some(dicom_header_decoded(Ok(&header)))
+}
+
+fn dicom_options(strict: bool) -> labwire_dicom_meta::ParseOptions {
+    if strict {
         labwire_dicom_meta::ParseOptions::strict()
     } else {
         labwire_dicom_meta::ParseOptions::default()
-    };
-    match labwire_dicom_meta::parse_with(bytes, &options) {
+    }
+}
+
+/// A DICOM header as an imaging study event. A header cut short (truncated file, a
+/// limit reached) still maps what was read, and the problem is an error.
+fn decode_dicom(bytes: &[u8], strict: bool) -> Decoded {
+    let parsed = labwire_dicom_meta::parse_with(bytes, &dicom_options(strict));
+    dicom_header_decoded(parsed.as_ref())
+}
+
+fn dicom_header_decoded(
+    parsed: Result<&labwire_dicom_meta::Header<'_>, &labwire_dicom_meta::Error>,
+) -> Decoded {
+    let mut decoded = Decoded::new(Format::Dicom);
+    match parsed {
         Ok(header) => {
             for warning in header.warnings() {
                 decoded.warnings.push(Problem::new(
@@ -733,9 +764,9 @@ fn decode_dicom(bytes: &[u8], strict: bool) -> Decoded {
             }
             decoded
                 .events
-                .push(labwire_dicom_meta::model::lab_event(&header));
+                .push(labwire_dicom_meta::model::lab_event(header));
         }
-        Err(error) => decoded.errors.push(dicom_problem(&error)),
+        Err(error) => decoded.errors.push(dicom_problem(error)),
     }
     decoded
 }
@@ -855,6 +886,32 @@ OBX|1|NM|2345-7^Glucose^LN||5.40|mmol/L|||||F\r";
         let decoded = decode(&session, &DecodeOptions::default()).unwrap();
         assert!(decoded.events.is_empty());
         assert_eq!(decoded.errors[0].kind, ProblemKind::AstmLink);
+    }
+
+    #[test]
+    fn a_dicom_prefix_holding_the_header_decodes_as_the_whole_file() {
+        let file = include_bytes!("../../dicom-meta/tests/data/pydicom/CT_small.dcm");
+        for strict in [false, true] {
+            let options = DecodeOptions {
+                strict,
+                ..DecodeOptions::default()
+            };
+            let whole = decode(file, &options).unwrap();
+            let prefix = file.get(..16 * 1024).unwrap();
+            assert_eq!(decode_dicom_prefix(prefix, &options), Some(whole));
+            // Cut inside the header: the rest is needed.
+            assert_eq!(
+                decode_dicom_prefix(file.get(..400).unwrap(), &options),
+                None
+            );
+        }
+        // Not DICOM, by content or by the format asked for.
+        assert_eq!(decode_dicom_prefix(ORU, &DecodeOptions::default()), None);
+        let as_hl7 = DecodeOptions {
+            format: Some(Format::Hl7),
+            ..DecodeOptions::default()
+        };
+        assert_eq!(decode_dicom_prefix(file, &as_hl7), None);
     }
 
     #[test]
