@@ -54,7 +54,7 @@
 //! | `OML^O33`, `OML^O35` (LAB-28) | one [`LabEvent::WorkOrder`] per specimen and order | specimen first |
 //! | `OML^O21`, `ORM^O01` | one [`LabEvent::WorkOrder`] per order and specimen | order first |
 //! | `QBP^Q11` (LAB-27) | one [`LabEvent::Query`] per QPD | |
-//! | `ESU^U01`, `EAC^U07`, `LSU^U12` | one [`LabEvent::Status`] per EQU | ISD states, ECD commands and EQP event types are its details; EQP log data and ECD parameters are warned, not mapped |
+//! | `ESU^U01`, `EAC^U07`, `LSU^U12` | one [`LabEvent::Status`] per EQU, then one [`LabEvent::Log`] per EQP | ISD states, ECD commands and EQP event types are the status's details; each EQP (event type, file name, start/end, log text) is a log entry; ECD parameters are warned, not mapped |
 //! | `INU^U05` | one [`LabEvent::Inventory`] per EQU | |
 //!
 //! Anything else is [`MapError::UnsupportedMessageType`] (HL7 table 0357 code 200) or

@@ -53,11 +53,11 @@ use core::fmt::Write as _;
 use std::borrow::Cow;
 
 use labwire_model::{
-    AdministrativeSex, AlertLevel, CalibrationEvent, Container, ControlState, EquipmentState,
-    EquipmentStatus, IdentifierType, Instrument, Inventory, InventoryItem, LabEvent, LabResult,
-    LabTimestamp, Order, Patient, Priority, Provenance, QcEvent, QcResult, Quantity, ResultReport,
-    Sensitive, SourceProtocol, Specimen, SpecimenQuery, SpecimenRole, SubstanceLot, SubstanceType,
-    Text, WorkOrder,
+    AdministrativeSex, AlertLevel, CalibrationEvent, Container, ControlState, EquipmentLog,
+    EquipmentState, EquipmentStatus, IdentifierType, Instrument, Inventory, InventoryItem,
+    LabEvent, LabResult, LabTimestamp, Order, Patient, Priority, Provenance, QcEvent, QcResult,
+    Quantity, ResultReport, Sensitive, SourceProtocol, Specimen, SpecimenQuery, SpecimenRole,
+    SubstanceLot, SubstanceType, Text, WorkOrder,
 };
 
 #[cfg(doc)]
@@ -233,6 +233,7 @@ fn instrument_slot(event: &mut LabEvent) -> Option<&mut Instrument> {
         LabEvent::Query(query) => Some(&mut query.instrument),
         LabEvent::Status(status) => Some(&mut status.instrument),
         LabEvent::Inventory(inventory) => Some(&mut inventory.instrument),
+        LabEvent::Log(log) => Some(&mut log.instrument),
         _ => None,
     }
 }
@@ -1329,12 +1330,18 @@ impl<'m> Walker<'m> {
         let message = self.reader.message;
         let inventory = self.profile == Profile::InuU05;
         let mut current: Option<(LabEvent, Unit<'m>)> = None;
+        // EQP log entries of the current EQU, each an event of its own after the
+        // status it belongs to.
+        let mut logs: Vec<(LabEvent, Unit<'m>)> = Vec::new();
         for segment in message.segments().skip(1) {
             let location = self.reader.segment_location(&segment);
             match segment.id() {
                 b"EQU" => {
                     if let Some((event, unit)) = current.take() {
                         self.finish_equipment(event, &unit)?;
+                    }
+                    for (log, unit) in logs.drain(..) {
+                        self.finish_equipment(log, &unit)?;
                     }
                     let event = self.equipment_unit(segment, inventory)?;
                     let mut unit = Unit::new(location, segment.offset());
@@ -1349,6 +1356,17 @@ impl<'m> Walker<'m> {
                     if let Some((event, unit)) = &mut current {
                         Self::equipment_detail(&mut self.reader, event, segment, location)?;
                         self.reader.drain_pending_into(&mut unit.warnings);
+                        if segment.id() == b"EQP" && !inventory {
+                            let instrument = instrument_slot(event).cloned();
+                            let log = Self::equipment_log(
+                                &mut self.reader,
+                                instrument.unwrap_or_default(),
+                                segment,
+                            )?;
+                            let mut log_unit = Unit::new(location, segment.offset());
+                            log_unit.warnings = self.reader.take_pending();
+                            logs.push((log, log_unit));
+                        }
                     }
                 }
                 _ => {}
@@ -1357,7 +1375,29 @@ impl<'m> Walker<'m> {
         if let Some((event, unit)) = current {
             self.finish_equipment(event, &unit)?;
         }
+        for (log, unit) in logs {
+            self.finish_equipment(log, &unit)?;
+        }
         Ok(())
+    }
+
+    /// EQP (LSU^U12, HL7 v2.5 §13.4.9): 1 event type (0450: `LOG`, `SER`), 2 file
+    /// name, 3 start and 4 end date/time, 5 transaction data (the log text, FT,
+    /// escapes decoded).
+    fn equipment_log(
+        reader: &mut Reader<'m>,
+        instrument: Instrument,
+        eqp: Segment<'m>,
+    ) -> MapResult<LabEvent> {
+        Ok(LabEvent::Log(EquipmentLog {
+            instrument,
+            kind: reader.primary_coding(eqp.field(1))?,
+            file_name: reader.token(eqp.field(2))?,
+            started_at: reader.time_field(eqp.field(3))?,
+            ended_at: reader.time_field(eqp.field(4))?,
+            text: reader.cow(eqp.field(5))?.map(Cow::into_owned),
+            provenance: Provenance::default(),
+        }))
     }
 
     fn bare_equipment_event(&self, inventory: bool) -> LabEvent {
@@ -1440,13 +1480,11 @@ impl<'m> Walker<'m> {
                 }
             }
             (b"EQP", LabEvent::Status(status)) => {
-                // EQP-1 event type (0450: log or service); the log itself (EQP-2 file
-                // name, EQP-3/4 times, EQP-5 transaction data) has no place in the model.
+                // EQP-1 event type (0450: log or service) is also a detail of the
+                // status; the entry itself becomes a `LabEvent::Log` (see
+                // `equipment_log`).
                 if let Some(coding) = reader.primary_coding(segment.field(1))? {
                     status.details.push(coding);
-                }
-                if (2..=5).any(|field| !segment.field(field).is_empty()) {
-                    reader.warn(MapWarningKind::SegmentNotMapped, location, segment.offset());
                 }
             }
             (b"INV", LabEvent::Inventory(inventory)) => {

@@ -3,7 +3,7 @@
 //! the population of a reference range (OBX-10), and equipment commands (ECD). The
 //! expected values were read off the fixtures by hand.
 
-use labwire_hl7::model::{MapOptions, MapWarningKind, Mapped, to_events};
+use labwire_hl7::model::{MapOptions, Mapped, to_events};
 use labwire_hl7::{Message, ParseOptions};
 use labwire_model::{CodeSystem, Comparator, LabEvent, LabResult, ResultStatus, ResultValue};
 
@@ -194,18 +194,34 @@ fn equipment_commands_are_status_details() {
 }
 
 #[test]
-fn equipment_log_data_stays_warned() {
+fn equipment_log_entries_are_log_events_after_their_status() {
     let mapped = map_fixture("labwire_lsu_u12_service_log");
+    assert_eq!(mapped.events.len(), 2);
     let LabEvent::Status(status) = &mapped.events[0] else {
         panic!()
     };
     assert_eq!(status.details[0].code, "SER");
+    let LabEvent::Log(log) = &mapped.events[1] else {
+        panic!("{:?}", mapped.events[1])
+    };
     assert_eq!(
-        mapped
-            .warnings
-            .iter()
-            .map(|warning| warning.kind)
-            .collect::<Vec<_>>(),
-        [MapWarningKind::SegmentNotMapped]
+        log.kind.as_ref().map(|kind| kind.code.as_str()),
+        Some("SER")
     );
+    assert_eq!(log.file_name.as_deref(), Some("svc-20240301.log"));
+    assert_eq!(
+        log.started_at.map(|at| at.to_iso8601()),
+        Some("2024-03-01T18:30:00+01:00".to_owned())
+    );
+    assert_eq!(
+        log.ended_at.map(|at| at.to_iso8601()),
+        Some("2024-03-01T18:55:00+01:00".to_owned())
+    );
+    assert_eq!(
+        log.text.as_deref(),
+        Some("Photometer lamp replaced; calibration required for all photometric assays")
+    );
+    assert_eq!(log.instrument, status.instrument);
+    assert_eq!(log.provenance.location.as_deref(), Some("EQP(1)"));
+    assert!(mapped.warnings.is_empty(), "{:?}", mapped.warnings);
 }
