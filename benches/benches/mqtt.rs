@@ -2,11 +2,12 @@
 //! message under the default (pseudonymized) and `full` profiles, and topic checks.
 //! The report is about 1.9 KB of JSON (1.5 KB of CBOR).
 //!
-//! Tokens (keyed HMAC-SHA256) are cached per configuration, so mapping the same
-//! report again mostly looks them up. The plain cases measure that (a re-sent report,
-//! or the next report on the same specimen); the `fresh_ids` cases cycle through 64
-//! reports with distinct patient, specimen and order ids, more token inputs than the
-//! cache holds, so every token is computed; `no_cache` maps one report with the cache
+//! Identifier tokens (keyed HMAC-SHA256) are cached per configuration, so mapping
+//! the same report again mostly looks them up; result ids (keyed SipHash) are always
+//! computed. The plain cases measure that (a re-sent report, or the next report on
+//! the same specimen); the `fresh_ids` cases cycle through 64 reports with distinct
+//! patient, specimen and order ids, more token inputs than the cache holds, so every
+//! token is computed; `no_cache` maps one report with the cache
 //! off. Each bench first checks what it times: the topic, no identifier in clear,
 //! the same bytes as a configuration without the cache, and the number of heap
 //! allocations of a mapping (the payload, the user property list and the `msg-id`
@@ -211,7 +212,7 @@ fn check(name: &str, events: &[LabEvent], config: &MappingConfig) {
 
 fn map_event(c: &mut Criterion) {
     let same = vec![four_result_report(0)];
-    // 64 reports × 7 tokens: more distinct token inputs than the cache's 64 entries.
+    // 64 reports × 3 identifier tokens: more distinct inputs than the cache's 64 entries.
     let fresh: Vec<LabEvent> = (1..=64).map(four_result_report).collect();
     let ids = SequentialMsgIds::new(1);
     let context = MapContext {

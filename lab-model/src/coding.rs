@@ -112,7 +112,8 @@ pub(crate) struct SystemUri<'a> {
 }
 
 enum Tail<'a> {
-    Text(&'a str),
+    Str(&'static str),
+    Text(&'a Text),
     /// An HL7 table number: its digits (4 or 5, zero-padded to 4) at the end.
     Digits([u8; 5], usize),
 }
@@ -120,9 +121,9 @@ enum Tail<'a> {
 impl<'a> SystemUri<'a> {
     /// The URI of `system` in pieces.
     pub(crate) fn of(system: &'a CodeSystem) -> Self {
-        let whole = |uri: &'a str| Self {
+        let whole = |uri: &'static str| Self {
             head: "",
-            tail: Tail::Text(uri),
+            tail: Tail::Str(uri),
         };
         match system {
             CodeSystem::Loinc => whole(LOINC_URI),
@@ -133,7 +134,10 @@ impl<'a> SystemUri<'a> {
                 head: LOCAL_PREFIX,
                 tail: Tail::Text(name),
             },
-            CodeSystem::Other(name) => whole(name),
+            CodeSystem::Other(name) => Self {
+                head: "",
+                tail: Tail::Text(name),
+            },
             CodeSystem::Hl7Table(table) => {
                 // `{table:04}`: at least four digits.
                 let mut digits = [b'0'; 5];
@@ -155,7 +159,17 @@ impl<'a> SystemUri<'a> {
     /// The URI, when it is one piece (no head).
     pub(crate) fn whole(&self) -> Option<&'a str> {
         match self.tail {
-            Tail::Text(text) if self.head.is_empty() => Some(text),
+            Tail::Str(text) if self.head.is_empty() => Some(text),
+            Tail::Text(text) if self.head.is_empty() => Some(text.as_str()),
+            _ => None,
+        }
+    }
+
+    /// [`Self::whole`]'s bytes (UTF-8), without a UTF-8 check of a `Text`.
+    pub(crate) fn whole_bytes(&self) -> Option<&'a [u8]> {
+        match self.tail {
+            Tail::Str(text) if self.head.is_empty() => Some(text.as_bytes()),
+            Tail::Text(text) if self.head.is_empty() => Some(text.as_bytes()),
             _ => None,
         }
     }
@@ -168,6 +182,7 @@ impl<'a> SystemUri<'a> {
     /// The tail's bytes (UTF-8).
     pub(crate) fn tail(&self) -> &[u8] {
         match &self.tail {
+            Tail::Str(text) => text.as_bytes(),
             Tail::Text(text) => text.as_bytes(),
             Tail::Digits(digits, len) => digits
                 .get(digits.len().saturating_sub(*len)..)
@@ -403,6 +418,12 @@ impl LoincCode {
             sum = (sum + term) % 10;
         }
         Some((10 - sum) % 10)
+    }
+
+    /// The same text as ASCII bytes, without the UTF-8 check `as_str` pays.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 
     /// The code text, such as `2345-7`.

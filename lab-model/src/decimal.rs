@@ -176,6 +176,12 @@ impl Decimal {
             .ok_or(decimal_error(start, "more digits than any measurement has"))
     }
 
+    /// The same text as ASCII bytes, without the UTF-8 check `as_str` pays.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
     /// The canonical text, as it will be written.
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -59,9 +59,14 @@ impl<const N: usize> InlineAscii<N> {
         }
     }
 
+    /// The bytes, with no UTF-8 check.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
     /// The text.
     pub(crate) fn as_str(&self) -> &str {
-        let used = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        let used = self.as_bytes();
         // Only ASCII is ever pushed, so this never fails.
         std::str::from_utf8(used).unwrap_or_default()
     }

@@ -14,7 +14,7 @@ use super::topic::{
     TopicError, TopicName, TopicTemplate,
 };
 use super::{EVENT_KINDS, kind_index};
-use crate::{EventKind, Instrument};
+use crate::{EventKind, Instrument, Text};
 
 /// The payload encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -341,13 +341,17 @@ impl MappingConfig {
     /// `instruments[i]`.
     pub(super) fn route_index(&self, instrument: &Instrument) -> Option<usize> {
         let sent = [
-            instrument.local_id.as_deref(),
-            instrument.name.as_deref(),
-            instrument.serial_number.as_deref(),
+            &instrument.local_id,
+            &instrument.name,
+            &instrument.serial_number,
         ];
+        // Compared as bytes: no UTF-8 check of the instrument's texts.
         self.instruments
             .iter()
-            .position(|route| sent.contains(&Some(route.id.as_str())))
+            .position(|route| {
+                sent.iter()
+                    .any(|sent| sent.as_ref().map(Text::as_bytes) == Some(route.id.as_bytes()))
+            })
             .map(|index| index + 1)
             .or_else(|| self.instrument.as_ref().map(|_| 0))
     }

@@ -150,7 +150,7 @@ impl KeyedHash {
 
     /// The MAC (or hash) of the parts joined by `|`, streamed: for inputs too long
     /// to join on the stack.
-    pub(super) fn digest(&self, parts: &[&str]) -> [u8; 32] {
+    pub(super) fn digest<P: AsRef<[u8]>>(&self, parts: &[P]) -> [u8; 32] {
         let (inner, outer) = match self.pads {
             Some((inner, outer)) => (Sha256Stream::from_state(inner, BLOCK as u64), Some(outer)),
             None => (Sha256Stream::from_state(SHA256_IV, 0), None),
@@ -160,7 +160,7 @@ impl KeyedHash {
             if index > 0 {
                 stream.update(b"|");
             }
-            stream.update(part.as_bytes());
+            stream.update(part.as_ref());
         }
         let inner_digest = stream.finish();
         match outer {
@@ -310,8 +310,8 @@ const OUTER_TAIL: [u8; BLOCK] = {
     block
 };
 
-/// Inputs longer than this are not cached (a result id's input is typically 40 to
-/// 90 bytes; an identifier's 5 to 40). A multiple of 8: inputs compare as words.
+/// Inputs longer than this are not cached (an identifier's input is typically 5 to
+/// 40 bytes). A multiple of 8: inputs compare as words.
 pub(super) const MAX_CACHED_INPUT: usize = 120;
 const SETS: usize = 16;
 const WAYS: usize = 4;
@@ -349,13 +349,13 @@ impl JoinedInput {
     /// Appends `parts` joined by `|` to an empty input (in place: the input is too
     /// big to return cheaply), or `None` when they do not fit.
     #[inline]
-    pub(crate) fn join(&mut self, parts: &[&str]) -> Option<()> {
+    pub(crate) fn join<P: AsRef<[u8]>>(&mut self, parts: &[P]) -> Option<()> {
         let mut parts = parts.iter();
         if let Some(first) = parts.next() {
-            self.push(first.as_bytes())?;
+            self.push(first.as_ref())?;
         }
         for part in parts {
-            self.push_separated(part.as_bytes())?;
+            self.push_separated(part.as_ref())?;
         }
         Some(())
     }
@@ -391,11 +391,13 @@ impl JoinedInput {
     }
 
     /// Its length.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// Drops what was pushed after `len`.
+    #[cfg(test)]
     pub(crate) fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
@@ -708,7 +710,7 @@ mod tests {
 
     proptest! {
         /// Inputs compare and hash by their bytes only: one built over the leftovers
-        /// of a longer input (as result ids are, after `truncate`) is the same input
+        /// of a longer input (after `truncate`) is the same input
         /// as one built fresh, and a different one is never taken for it.
         #[test]
         fn inputs_are_their_bytes_whatever_was_written_past_them(

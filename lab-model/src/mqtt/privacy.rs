@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use self::prefix::Prefix;
 pub(crate) use super::keyed_hash::JoinedInput;
 use super::keyed_hash::{CacheSets, KeyedHash, TokenCache};
+use super::result_ids::ResultIdKey;
+use super::siphash::SipHash128;
 use crate::{
     Container, EquipmentLog, Identifier, LabEvent, LabResult, Order, Patient, Sensitive, Specimen,
     SpecimenQuery, Text,
@@ -125,6 +127,8 @@ impl fmt::Debug for PseudonymKey {
 /// of recent tokens ([`TokenCache`]), so a re-sent id costs a lookup.
 pub(crate) struct Tokenizer {
     hash: KeyedHash,
+    /// Result ids' key, derived from the pseudonym key.
+    result_key: ResultIdKey,
     cache: Option<TokenCache>,
 }
 
@@ -133,6 +137,7 @@ impl Clone for Tokenizer {
     fn clone(&self) -> Self {
         Self {
             hash: self.hash,
+            result_key: self.result_key,
             cache: self.cache.as_ref().map(|_| TokenCache::new()),
         }
     }
@@ -167,6 +172,34 @@ pub(crate) struct Token {
 }
 
 impl Token {
+    /// `prefix` and the base32 of a 128-bit digest given as two words whose
+    /// little-endian bytes, one after the other, are the digest's bytes.
+    #[inline]
+    pub(crate) fn of_digest(prefix: Prefix, digest: [u64; 2]) -> Self {
+        let mut token = Self::new(prefix, &[0; BODY_ROOM]);
+        token.set_digest(prefix, digest);
+        token
+    }
+
+    /// Makes this the token of `digest` (see [`Self::of_digest`]), in place.
+    #[inline]
+    fn set_digest(&mut self, prefix: Prefix, digest: [u64; 2]) {
+        // The digest's bytes as big-endian 32-bit words, computed in registers.
+        let [first, second] = digest;
+        let be = |word: u64| (word as u32).swap_bytes();
+        let bits = [be(first), be(first >> 32), be(second), be(second >> 32)];
+        self.prefix = prefix;
+        for (chunk, word) in self
+            .body
+            .as_chunks_mut::<8>()
+            .0
+            .iter_mut()
+            .zip(base32_words(bits))
+        {
+            *chunk = word.to_le_bytes();
+        }
+    }
+
     #[inline]
     fn new(prefix: Prefix, body: &Body) -> Self {
         Self {
@@ -226,8 +259,10 @@ pub(crate) type Body = [u8; BODY_ROOM];
 
 impl Tokenizer {
     pub(crate) fn new(key: Option<&PseudonymKey>) -> Self {
+        let hash = key.map_or_else(KeyedHash::plain, |key| KeyedHash::hmac(key.key.expose()));
         Self {
-            hash: key.map_or_else(KeyedHash::plain, |key| KeyedHash::hmac(key.key.expose())),
+            hash,
+            result_key: ResultIdKey::derive(&hash),
             cache: Some(TokenCache::new()),
         }
     }
@@ -259,6 +294,7 @@ impl Tokenizer {
     pub(crate) fn session(&self) -> TokenSession<'_> {
         TokenSession {
             hash: &self.hash,
+            result_key: &self.result_key,
             cache: self.cache.as_ref().and_then(TokenCache::lock),
         }
     }
@@ -267,13 +303,14 @@ impl Tokenizer {
 /// The tokens of one mapping (see [`Tokenizer::session`]).
 pub(crate) struct TokenSession<'t> {
     hash: &'t KeyedHash,
+    result_key: &'t ResultIdKey,
     /// `None` when caching is off or another mapping holds the cache.
     cache: Option<MutexGuard<'t, Box<CacheSets>>>,
 }
 
 impl TokenSession<'_> {
     /// [`Tokenizer::token`] without the allocation.
-    pub(crate) fn inline_token(&mut self, prefix: Prefix, parts: &[&str]) -> Token {
+    pub(crate) fn inline_token<P: AsRef<[u8]>>(&mut self, prefix: Prefix, parts: &[P]) -> Token {
         let mut input = JoinedInput::new();
         match input.join(parts) {
             Some(()) => self.joined_token(prefix, &input),
@@ -296,19 +333,30 @@ impl TokenSession<'_> {
         Token::new(prefix, &body)
     }
 
+    /// A result-id hash state, keyed, with nothing fed yet.
+    pub(super) fn result_hasher(&self) -> SipHash128 {
+        self.result_key.hasher()
+    }
+
     /// [`Tokenizer::identifier`] without the allocation.
     pub(crate) fn inline_identifier(&mut self, prefix: Prefix, id: &Identifier) -> Token {
-        self.inline_token(prefix, &[id.assigner.as_deref().unwrap_or(""), &id.value])
+        let assigner = id.assigner.as_ref().map_or(&b""[..], Text::as_bytes);
+        self.inline_token(prefix, &[assigner, id.value.as_bytes()])
     }
 }
 
-/// Tokens in order, the first [`TokenList::INLINE`] on the stack: a report's result
-/// ids without an allocation.
+/// Result ids in order, the first [`TokenList::INLINE`] on the stack: a report's
+/// result ids without an allocation. Each is kept as its token and its digest:
+/// repeats are found by comparing digests (two words, in registers), and a token is
+/// written where it stays, never copied right after being written (a copy loads
+/// whole blocks that were just stored in pieces, and stalls).
 pub(crate) struct TokenList {
     inline: [Token; TokenList::INLINE],
+    digests: [[u64; 2]; TokenList::INLINE],
     len: usize,
     /// All of them, once there are more than fit inline.
     spilled: Vec<Token>,
+    spilled_digests: Vec<[u64; 2]>,
 }
 
 impl TokenList {
@@ -317,21 +365,40 @@ impl TokenList {
     pub(crate) fn new() -> Self {
         Self {
             inline: [Token::new(prefix::RESULT, &[0; BODY_ROOM]); Self::INLINE],
+            digests: [[0; 2]; Self::INLINE],
             len: 0,
             spilled: Vec::new(),
+            spilled_digests: Vec::new(),
         }
     }
 
-    pub(crate) fn push(&mut self, token: Token) {
+    /// Appends the token of `digest` (see [`Token::of_digest`]).
+    pub(crate) fn push_digest(&mut self, prefix: Prefix, digest: [u64; 2]) {
         if self.spilled.is_empty() {
-            if let Some(slot) = self.inline.get_mut(self.len) {
-                *slot = token;
+            if let (Some(slot), Some(seen)) = (
+                self.inline.get_mut(self.len),
+                self.digests.get_mut(self.len),
+            ) {
+                slot.set_digest(prefix, digest);
+                *seen = digest;
                 self.len += 1;
                 return;
             }
             self.spilled.extend_from_slice(&self.inline);
+            self.spilled_digests.extend_from_slice(&self.digests);
         }
-        self.spilled.push(token);
+        self.spilled.push(Token::of_digest(prefix, digest));
+        self.spilled_digests.push(digest);
+    }
+
+    /// Whether a token of `digest` is in the list.
+    pub(crate) fn contains_digest(&self, digest: [u64; 2]) -> bool {
+        let seen = if self.spilled.is_empty() {
+            self.digests.get(..self.len).unwrap_or_default()
+        } else {
+            &self.spilled_digests
+        };
+        seen.contains(&digest)
     }
 
     pub(crate) fn as_slice(&self) -> &[Token] {
@@ -348,6 +415,21 @@ impl TokenList {
 /// time are spread to the bytes of a word and turned into letters (`a`-`z` for 0 to
 /// 25) and digits (`2`-`7` for 26 to 31) with word arithmetic.
 fn base32_body(bits: [u32; 4]) -> Body {
+    let mut body = [0u8; BODY_ROOM];
+    for (chunk, word) in body
+        .as_chunks_mut::<8>()
+        .0
+        .iter_mut()
+        .zip(base32_words(bits))
+    {
+        *chunk = word.to_le_bytes();
+    }
+    body
+}
+
+/// [`base32_body`] as the little-endian words of the body.
+#[inline(always)]
+fn base32_words(bits: [u32; 4]) -> [u64; 4] {
     let [a, b, c, d] = bits.map(u128::from);
     let bits = (a << 96) | (b << 64) | (c << 32) | d;
     // Eight 5-bit values, the first (most significant) to the first byte.
@@ -366,17 +448,12 @@ fn base32_body(bits: [u32; 4]) -> Body {
     // The last 8 bits: two characters, the second padded with 2 zero bits.
     let last = (bits as u64) & 0xff;
     let tail = ascii((last >> 3) | ((last & 7) << 10)) & 0xffff;
-    let words = [
+    [
         ascii(spread(groups[0])),
         ascii(spread(groups[1])),
         ascii(spread(groups[2])),
         tail,
-    ];
-    let mut body = [0u8; BODY_ROOM];
-    for (chunk, word) in body.as_chunks_mut::<8>().0.iter_mut().zip(words) {
-        *chunk = word.to_le_bytes();
-    }
-    body
+    ]
 }
 
 /// The first 128 bits of a digest as big-endian words.

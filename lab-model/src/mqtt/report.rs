@@ -18,8 +18,8 @@ use super::sink::{Key, Sink, key};
 use super::topic::Slug;
 use crate::coding::SystemUri;
 use crate::{
-    CodeSystem, Coding, Container, Identifier, Instrument, LabResult, LabTimestamp, Order, Patient,
-    PersonName, PreparationItem, PreparationStep, Provenance, Quantity, ReferenceRange,
+    CodeSystem, Coding, Container, Decimal, Identifier, Instrument, LabResult, LabTimestamp, Order,
+    Patient, PersonName, PreparationItem, PreparationStep, Provenance, Quantity, ReferenceRange,
     ResultReport, ResultValue, Specimen, SubstanceLot, Unit,
 };
 
@@ -84,15 +84,17 @@ impl<'s, S: Sink> Map<'s, S> {
         self.sink
     }
 
+    /// A text value, from its UTF-8 bytes: a `Text` or a `Decimal` gives them
+    /// without the UTF-8 check that going through `&str` costs.
     #[inline]
-    fn text(&mut self, key: &'static Key, value: &str) {
-        self.key(key).text(value);
+    fn text<T: AsRef<[u8]> + ?Sized>(&mut self, key: &'static Key, value: &T) {
+        self.key(key).text_bytes(value.as_ref());
     }
 
     #[inline]
-    fn opt_text(&mut self, key: &'static Key, value: Option<&str>) {
+    fn opt_text<T: AsRef<[u8]> + ?Sized>(&mut self, key: &'static Key, value: Option<&T>) {
         if let Some(value) = value {
-            self.key(key).text(value);
+            self.key(key).text_bytes(value.as_ref());
         }
     }
 
@@ -172,9 +174,9 @@ pub(super) fn write_envelope<S: Sink>(
 fn write_source<S: Sink>(sink: &mut S, provenance: &Provenance, gateway: &Slug) {
     let mut map = Map::new(sink);
     map.text(key!("protocol"), provenance.protocol.code());
-    map.opt_text(key!("version"), provenance.version.as_deref());
-    map.opt_text(key!("message_id"), provenance.message_id.as_deref());
-    map.opt_text(key!("sender"), provenance.sender.as_deref());
+    map.opt_text(key!("version"), provenance.version.as_ref());
+    map.opt_text(key!("message_id"), provenance.message_id.as_ref());
+    map.opt_text(key!("sender"), provenance.sender.as_ref());
     map.opt_timestamp(key!("received_at"), provenance.received_at.as_ref());
     map.key(key!("gateway"))
         .clean_text(gateway.as_str().as_bytes());
@@ -231,12 +233,12 @@ fn write_instrument<S: Sink>(sink: &mut S, instrument: &Instrument) {
         ids,
     } = instrument;
     let mut map = Map::new(sink);
-    map.opt_text(key!("local_id"), local_id.as_deref());
-    map.opt_text(key!("name"), name.as_deref());
-    map.opt_text(key!("manufacturer"), manufacturer.as_deref());
-    map.opt_text(key!("model"), model.as_deref());
-    map.opt_text(key!("serial_number"), serial_number.as_deref());
-    map.opt_text(key!("software_version"), software_version.as_deref());
+    map.opt_text(key!("local_id"), local_id.as_ref());
+    map.opt_text(key!("name"), name.as_ref());
+    map.opt_text(key!("manufacturer"), manufacturer.as_ref());
+    map.opt_text(key!("model"), model.as_ref());
+    map.opt_text(key!("serial_number"), serial_number.as_ref());
+    map.opt_text(key!("software_version"), software_version.as_ref());
     map.list(key!("ids"), ids, write_identifier);
     map.end();
 }
@@ -252,7 +254,7 @@ fn write_identifier<S: Sink>(sink: &mut S, id: &Identifier) {
     if let Some(kind) = kind {
         map.text(key!("kind"), kind.code());
     }
-    map.opt_text(key!("assigner"), assigner.as_deref());
+    map.opt_text(key!("assigner"), assigner.as_ref());
     map.end();
 }
 
@@ -328,11 +330,11 @@ fn write_person_name<S: Sink>(sink: &mut S, name: &PersonName) {
         prefix,
     } = name;
     let mut map = Map::new(sink);
-    map.opt_text(key!("family"), family.as_deref());
-    map.opt_text(key!("given"), given.as_deref());
-    map.opt_text(key!("middle"), middle.as_deref());
-    map.opt_text(key!("suffix"), suffix.as_deref());
-    map.opt_text(key!("prefix"), prefix.as_deref());
+    map.opt_text(key!("family"), family.as_ref());
+    map.opt_text(key!("given"), given.as_ref());
+    map.opt_text(key!("middle"), middle.as_ref());
+    map.opt_text(key!("suffix"), suffix.as_ref());
+    map.opt_text(key!("prefix"), prefix.as_ref());
     map.end();
 }
 
@@ -363,7 +365,7 @@ fn write_specimen<S: Sink>(sink: &mut S, specimen: &Specimen, publish: &mut Publ
     if let Some(container) = container {
         write_container(map.key(key!("container")), container, publish);
     }
-    map.opt_text(key!("description"), description.as_deref());
+    map.opt_text(key!("description"), description.as_ref());
     map.list(key!("preparation"), preparation, write_preparation_step);
     map.end();
 }
@@ -384,8 +386,8 @@ fn write_container<S: Sink>(sink: &mut S, container: &Container, publish: &mut P
     if let Some(kind) = kind {
         write_coding(map.key(key!("kind")), kind);
     }
-    map.opt_text(key!("carrier"), carrier.as_deref());
-    map.opt_text(key!("position"), position.as_deref());
+    map.opt_text(key!("carrier"), carrier.as_ref());
+    map.opt_text(key!("position"), position.as_ref());
     map.end();
 }
 
@@ -437,8 +439,8 @@ fn write_order<S: Sink>(sink: &mut S, order: &Order, publish: &mut Publish<'_>) 
         map.text(key!("priority"), priority.code());
     }
     map.opt_timestamp(key!("requested_at"), requested_at.as_ref());
-    map.opt_text(key!("action"), action.as_deref());
-    map.opt_text(key!("status"), status.as_deref());
+    map.opt_text(key!("action"), action.as_ref());
+    map.opt_text(key!("status"), status.as_ref());
     map.end();
 }
 
@@ -472,15 +474,15 @@ fn write_result<S: Sink>(sink: &mut S, result: &LabResult, publish: &mut Publish
     if let Some(sequence) = sequence {
         map.key(key!("sequence")).uint(u64::from(*sequence));
     }
-    map.opt_text(key!("sub_id"), sub_id.as_deref());
+    map.opt_text(key!("sub_id"), sub_id.as_ref());
     write_coding(map.key(key!("test")), test);
     map.list(key!("alt_tests"), alt_tests, write_coding);
     if let Some(loinc) = loinc {
-        map.text(key!("loinc"), loinc.as_str());
+        map.text(key!("loinc"), loinc.as_bytes());
     }
     write_value(map.key(key!("value")), value);
     map.list(key!("additional_values"), additional_values, write_value);
-    map.opt_text(key!("raw_value"), raw_value.as_deref());
+    map.opt_text(key!("raw_value"), raw_value.as_ref());
     map.list(key!("interpretation"), interpretation, |sink, flag| {
         sink.text(flag.code());
     });
@@ -488,7 +490,7 @@ fn write_result<S: Sink>(sink: &mut S, result: &LabResult, publish: &mut Publish
         write_reference_range(map.key(key!("reference_range")), range);
     }
     map.text(key!("status"), status.code());
-    map.opt_text(key!("status_raw"), status_raw.as_deref());
+    map.opt_text(key!("status_raw"), status_raw.as_ref());
     map.opt_timestamp(key!("observed_at"), observed_at.as_ref());
     map.opt_timestamp(key!("analyzed_at"), analyzed_at.as_ref());
     if let Some(instrument) = instrument {
@@ -497,9 +499,9 @@ fn write_result<S: Sink>(sink: &mut S, result: &LabResult, publish: &mut Publish
     if let Some(method) = method {
         write_coding(map.key(key!("method")), method);
     }
-    map.opt_text(key!("run_id"), run_id.as_deref());
+    map.opt_text(key!("run_id"), run_id.as_ref());
     if let Some(dilution) = dilution {
-        map.text(key!("dilution"), dilution.as_str());
+        map.text(key!("dilution"), dilution.as_bytes());
     }
     if *rerun {
         map.key(key!("rerun")).boolean(true);
@@ -533,7 +535,7 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
                 comparator,
                 unit,
             } = quantity;
-            map.text(key!("value"), value.as_str());
+            map.text(key!("value"), value.as_bytes());
             if let Some(comparator) = comparator {
                 map.text(key!("comparator"), comparator.as_str());
             }
@@ -543,8 +545,8 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
         }
         ResultValue::Range { low, high, unit } => {
             map.key(kind).clean_text(b"range");
-            map.opt_text(key!("low"), low.as_ref().map(|low| low.as_str()));
-            map.opt_text(key!("high"), high.as_ref().map(|high| high.as_str()));
+            map.opt_text(key!("low"), low.as_ref().map(Decimal::as_bytes));
+            map.opt_text(key!("high"), high.as_ref().map(Decimal::as_bytes));
             if let Some(unit) = unit {
                 write_unit(map.key(key!("unit")), unit);
             }
@@ -555,8 +557,8 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
             comparator,
         } => {
             map.key(kind).clean_text(b"ratio");
-            map.text(key!("numerator"), numerator.as_str());
-            map.text(key!("denominator"), denominator.as_str());
+            map.text(key!("numerator"), numerator.as_bytes());
+            map.text(key!("denominator"), denominator.as_bytes());
             if let Some(comparator) = comparator {
                 map.text(key!("comparator"), comparator.as_str());
             }
@@ -580,7 +582,7 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
         ResultValue::Absent { reason, text } => {
             map.key(kind).clean_text(b"absent");
             map.text(key!("reason"), reason.code());
-            map.opt_text(key!("text"), text.as_deref());
+            map.opt_text(key!("text"), text.as_ref());
         }
         ResultValue::Attachment {
             media_type,
@@ -588,8 +590,8 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
             data,
         } => {
             map.key(kind).clean_text(b"attachment");
-            map.opt_text(key!("media_type"), media_type.as_deref());
-            map.opt_text(key!("encoding"), encoding.as_deref());
+            map.opt_text(key!("media_type"), media_type.as_ref());
+            map.opt_text(key!("encoding"), encoding.as_ref());
             map.text(key!("data"), data);
         }
     }
@@ -610,7 +612,7 @@ fn coding_fields<S: Sink>(map: &mut Map<'_, S>, coding: &Coding) {
     } = coding;
     write_code_system(map.key(key!("system")), system);
     map.text(key!("code"), code);
-    map.opt_text(key!("display"), display.as_deref());
+    map.opt_text(key!("display"), display.as_ref());
 }
 
 /// The system's URI, put together on the stack (`CodeSystem::uri` formats a
@@ -618,8 +620,8 @@ fn coding_fields<S: Sink>(map: &mut Map<'_, S>, coding: &Coding) {
 #[inline]
 fn write_code_system<S: Sink>(sink: &mut S, system: &CodeSystem) {
     let uri = SystemUri::of(system);
-    if let Some(whole) = uri.whole() {
-        sink.text(whole);
+    if let Some(whole) = uri.whole_bytes() {
+        sink.text_bytes(whole);
         return;
     }
     let mut buffer = [0u8; 64];
@@ -633,7 +635,7 @@ fn write_unit<S: Sink>(sink: &mut S, unit: &Unit) {
     let Unit { original, ucum } = unit;
     let mut map = Map::new(sink);
     map.text(key!("original"), original);
-    map.opt_text(key!("ucum"), ucum.as_deref());
+    map.opt_text(key!("ucum"), ucum.as_ref());
     map.end();
 }
 
@@ -645,10 +647,10 @@ fn write_reference_range<S: Sink>(sink: &mut S, range: &ReferenceRange) {
         applies_to,
     } = range;
     let mut map = Map::new(sink);
-    map.opt_text(key!("low"), low.as_ref().map(|low| low.as_str()));
-    map.opt_text(key!("high"), high.as_ref().map(|high| high.as_str()));
-    map.opt_text(key!("text"), text.as_deref());
-    map.opt_text(key!("applies_to"), applies_to.as_deref());
+    map.opt_text(key!("low"), low.as_ref().map(Decimal::as_bytes));
+    map.opt_text(key!("high"), high.as_ref().map(Decimal::as_bytes));
+    map.opt_text(key!("text"), text.as_ref());
+    map.opt_text(key!("applies_to"), applies_to.as_ref());
     map.end();
 }
 
@@ -668,10 +670,10 @@ fn write_substance<S: Sink>(sink: &mut S, substance: &SubstanceLot) {
     if let Some(material) = material {
         write_coding(map.key(key!("material")), material);
     }
-    map.opt_text(key!("lot"), lot.as_deref());
+    map.opt_text(key!("lot"), lot.as_ref());
     map.opt_timestamp(key!("expires_at"), expires_at.as_ref());
-    map.opt_text(key!("manufacturer"), manufacturer.as_deref());
-    map.opt_text(key!("level"), level.as_deref());
+    map.opt_text(key!("manufacturer"), manufacturer.as_ref());
+    map.opt_text(key!("level"), level.as_ref());
     map.end();
 }
 
@@ -689,13 +691,13 @@ fn write_provenance<S: Sink>(sink: &mut S, provenance: &Provenance) {
     } = provenance;
     let mut map = Map::new(sink);
     map.text(key!("protocol"), protocol.code());
-    map.opt_text(key!("version"), version.as_deref());
-    map.opt_text(key!("message_id"), message_id.as_deref());
-    map.opt_text(key!("sender"), sender.as_deref());
+    map.opt_text(key!("version"), version.as_ref());
+    map.opt_text(key!("message_id"), message_id.as_ref());
+    map.opt_text(key!("sender"), sender.as_ref());
     map.opt_timestamp(key!("sent_at"), sent_at.as_ref());
     map.opt_timestamp(key!("received_at"), received_at.as_ref());
-    map.opt_text(key!("gateway"), gateway.as_deref());
-    map.opt_text(key!("location"), location.as_deref());
+    map.opt_text(key!("gateway"), gateway.as_ref());
+    map.opt_text(key!("location"), location.as_ref());
     map.list(key!("warnings"), warnings, |sink, warning| {
         sink.text(warning)
     });

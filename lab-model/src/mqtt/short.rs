@@ -101,12 +101,14 @@ impl ShortText {
             }
             total += 1;
         }
-        let mut bytes = [0u8; 24];
-        for (chunk, word) in bytes.as_chunks_mut::<8>().0.iter_mut().zip(words) {
-            *chunk = word.to_le_bytes();
-        }
+        // Word by word straight into the buffer: a 24-byte copy of words just
+        // stored would load them in 16-byte pieces, which cannot be forwarded from
+        // the 8-byte stores and stall.
         let start = out.len();
-        out.extend_from_slice(&bytes);
+        out.reserve(24);
+        for word in words {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
         out.truncate(start + total);
     }
 
