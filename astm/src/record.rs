@@ -12,7 +12,8 @@
 //! a double-byte character can have a delimiter's value, so with
 //! [`Charset::ShiftJis`] fields, repeats, components and escapes are found by a scan
 //! that steps over double-byte characters. Reading many fields or components of one
-//! record is fastest through [`Record::locate_fields`] and
+//! record is fastest through [`Record::field_table`] (fields located in one pass,
+//! components read straight from the record text), [`Record::locate_fields`] and
 //! [`Field::locate_components`], which find them all in one pass.
 //!
 //! ```
@@ -900,6 +901,13 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// The first `N` fields and their components, located in one pass (see
+    /// [`FieldTable`]): the fast way to read many fields and components of a record.
+    #[inline]
+    pub fn field_table<const N: usize>(&self) -> FieldTable<'a, N> {
+        FieldTable::new(self)
+    }
+
     /// The fields, the type letter first.
     pub fn fields(&self) -> impl Iterator<Item = Field<'a>> + '_ {
         self.field_iter()
@@ -961,6 +969,228 @@ impl<'a, const N: usize> LocatedFields<'a, N> {
             raw,
             plain,
             format: self.format,
+        }
+    }
+}
+
+/// The first `N` fields of a record located in one pass over the record by
+/// [`Record::field_table`], and their components read straight from the record text:
+/// no field or component is cut out of the record more than once, and no text is
+/// checked for escapes or decoding again.
+///
+/// The fast reading applies to records that read as themselves (no escape character
+/// among the fields located, text that needs no decoding) other than the `H` record,
+/// whose H-2 is not split: what analyzers send nearly always. Any other record is read
+/// as [`Record::locate_fields`] and [`Field::component`] read it; both ways give the
+/// same fields.
+#[derive(Clone, Copy)]
+pub struct FieldTable<'a, const N: usize> {
+    /// The fields located the general way, for records read the general way.
+    located: Option<LocatedFields<'a, N>>,
+    record: Record<'a>,
+    /// The record's text (records read the fast way).
+    plain: &'a str,
+    /// Where each of the first `N` fields ends.
+    ends: [u16; N],
+    /// How many of `ends` are fields: the others are past the end of the record.
+    fields: usize,
+}
+
+impl<const N: usize> fmt::Debug for FieldTable<'_, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FieldTable")
+            .field("record", &self.record)
+            .field("fast", &self.located.is_none())
+            .field("fields", &self.fields)
+            .finish()
+    }
+}
+
+impl<'a, const N: usize> FieldTable<'a, N> {
+    /// Locates the fields of `record`, the fast way when it can (see the type).
+    #[inline]
+    fn new(record: &Record<'a>) -> Self {
+        let mut table = Self {
+            located: None,
+            record: *record,
+            plain: "",
+            ends: [0; N],
+            fields: 0,
+        };
+        let fast = match record.utf8 {
+            // Delimiters are ASCII, so a UTF-8 text splits at them into UTF-8 text;
+            // in a Shift-JIS message the text is UTF-8 only when it is ASCII.
+            Some(plain) if record.kind() != RecordType::HEADER => {
+                table.plain = plain;
+                table.locate()
+            }
+            _ => false,
+        };
+        if !fast {
+            table.located = Some(record.locate_fields::<N>());
+        }
+        table
+    }
+
+    /// Finds where the first `N` fields end, in one pass over the record; false when
+    /// the part of the record scanned has an escape character or the record is
+    /// longer than the positions hold.
+    fn locate(&mut self) -> bool {
+        let bytes = self.plain.as_bytes();
+        if bytes.len() > usize::from(u16::MAX) {
+            return false;
+        }
+        let delimiters = self.record.delimiters();
+        let mut found = 0usize;
+        let mut base = 0usize;
+        while base < bytes.len() {
+            let (word, valid) = word_at(bytes, base);
+            if matches_in(word, delimiters.escape) & valid != 0 {
+                return false;
+            }
+            let mut mask = matches_in(word, delimiters.field) & valid;
+            while mask != 0 {
+                let Some(end) = self.ends.get_mut(found) else {
+                    self.fields = found;
+                    return true;
+                };
+                // Below u16::MAX: the length is checked above.
+                *end = (base + lowest_byte(mask)) as u16;
+                found += 1;
+                mask &= mask - 1;
+            }
+            base += 8;
+        }
+        // The last field runs to the end of the record.
+        if let Some(end) = self.ends.get_mut(found) {
+            *end = bytes.len() as u16;
+            found += 1;
+        }
+        self.fields = found;
+        true
+    }
+
+    /// Whether the record is read the fast way (see the type).
+    pub fn is_fast(&self) -> bool {
+        self.located.is_none()
+    }
+
+    /// Where field `index` (0-based) starts and ends; `None` past the end of the
+    /// record.
+    #[inline]
+    fn span(&self, index: usize) -> Option<(usize, usize)> {
+        if index >= self.fields {
+            return None;
+        }
+        let end = usize::from(*self.ends.get(index)?);
+        let start = match index.checked_sub(1) {
+            Some(previous) => usize::from(*self.ends.get(previous)?) + 1,
+            None => 0,
+        };
+        Some((start, end))
+    }
+
+    /// The part of the record at `start..end`, as a field.
+    #[inline]
+    fn part(&self, start: usize, end: usize) -> Field<'a> {
+        let plain = self.plain.get(start..end).unwrap_or_default();
+        Field {
+            raw: plain.as_bytes(),
+            plain: Some(plain),
+            format: self.record.format,
+        }
+    }
+
+    /// Field `number`, as [`Record::field`] numbers them: empty past the end of the
+    /// record, and read from the record again past the `N` located.
+    #[inline]
+    pub fn get(&self, number: usize) -> Field<'a> {
+        if let Some(located) = &self.located {
+            return located.get(number);
+        }
+        let Some(index) = number.checked_sub(1) else {
+            return self.record.empty_field();
+        };
+        if index >= N {
+            return self.record.field(number);
+        }
+        match self.span(index) {
+            Some((start, end)) => self.part(start, end),
+            None => self.record.empty_field(),
+        }
+    }
+
+    /// Component `component` (1-based) of the first repeat of field `number`, as
+    /// [`Field::component`] reads it.
+    #[inline]
+    pub fn component(&self, number: usize, component: usize) -> Field<'a> {
+        let span = match number.checked_sub(1) {
+            Some(index) if self.located.is_none() && index < N => self.span(index),
+            _ => return self.get(number).component(component),
+        };
+        let (Some((start, end)), Some(wanted)) = (span, component.checked_sub(1)) else {
+            return self.record.empty_field();
+        };
+        let delimiters = self.record.delimiters();
+        let field = self.plain.as_bytes().get(start..end).unwrap_or_default();
+        let mut seen = 0usize;
+        let mut from = 0usize;
+        let mut until = field.len();
+        for (at, &byte) in field.iter().enumerate() {
+            if byte == delimiters.component {
+                if seen == wanted {
+                    return self.part(start + from, start + at);
+                }
+                seen += 1;
+                from = at + 1;
+            } else if byte == delimiters.repeat {
+                until = at;
+                break;
+            }
+        }
+        if seen == wanted {
+            self.part(start + from, start + until)
+        } else {
+            self.record.empty_field()
+        }
+    }
+
+    /// The first `M` components of the first repeat of field `number`, as
+    /// [`Field::locate_components`] finds them.
+    pub fn components<const M: usize>(&self, number: usize) -> LocatedComponents<'a, M> {
+        let span = match number.checked_sub(1) {
+            Some(index) if self.located.is_none() && index < N => self.span(index),
+            _ => return self.get(number).locate_components::<M>(),
+        };
+        let Some((start, end)) = span else {
+            return self.record.empty_field().locate_components::<M>();
+        };
+        let delimiters = self.record.delimiters();
+        let field = self.plain.as_bytes().get(start..end).unwrap_or_default();
+        let mut ends = [0usize; M];
+        // Component delimiters seen, counted up to M + 1.
+        let mut seen = 0usize;
+        let mut until = field.len();
+        for (at, &byte) in field.iter().enumerate() {
+            if byte == delimiters.component {
+                if let Some(end) = ends.get_mut(seen) {
+                    *end = at;
+                }
+                seen = (seen + 1).min(M + 1);
+            } else if byte == delimiters.repeat {
+                until = at;
+                break;
+            }
+        }
+        // The last component ends where the first repeat ends.
+        for end in ends.iter_mut().skip(seen) {
+            *end = until;
+        }
+        LocatedComponents {
+            first: self.part(start, start + until),
+            repeated: until < field.len(),
+            ends,
+            count: (seen + 1).min(M + 1),
         }
     }
 }
@@ -1333,6 +1563,10 @@ fn find_byte(bytes: &[u8], byte: u8, shift_jis: bool) -> Option<usize> {
         if bytes.len() >= 64 {
             return memchr::memchr(byte, bytes);
         }
+        if bytes.len() < 8 {
+            // A flag, a status, a short code: a few compares, no word to assemble.
+            return bytes.iter().position(|other| *other == byte);
+        }
         let mut base = 0usize;
         while base < bytes.len() {
             let (word, valid) = word_at(bytes, base);
@@ -1493,7 +1727,16 @@ impl<'a> Field<'a> {
     }
 
     /// The part of this field in `start..end`, as a field of the same kind.
+    #[inline]
     fn part(&self, (start, end): (usize, usize)) -> Field<'a> {
+        // Plain text is its bytes: one cut serves both.
+        if let Some(plain) = self.plain.and_then(|plain| plain.get(start..end)) {
+            return Field {
+                raw: plain.as_bytes(),
+                plain: Some(plain),
+                ..*self
+            };
+        }
         let raw = self.raw.get(start..end).unwrap_or_default();
         // Delimiters are ASCII, and ASCII bytes are whole characters in UTF-8, so the
         // plain text's parts start and end on character boundaries.
@@ -2092,6 +2335,79 @@ mod tests {
         assert_eq!(plain_number(b"+1"), None);
     }
 
+    /// Everything a [`FieldTable`] reads, against the general reading of the same
+    /// record: fields, components, located components, past the end and past `N`.
+    fn assert_table_reads_as_fields<const N: usize>(record: &Record<'_>) {
+        let table = record.field_table::<N>();
+        for number in 0..N + 3 {
+            let field = record.field(number);
+            let from_table = table.get(number);
+            assert_eq!(from_table.raw(), field.raw(), "{record:?} field {number}");
+            assert_eq!(from_table.text(), field.text(), "{record:?} field {number}");
+            for component in 0..6 {
+                let expected = field.component(component);
+                let found = table.component(number, component);
+                assert_eq!(found.raw(), expected.raw(), "{number}.{component}");
+                assert_eq!(found.text(), expected.text(), "{number}.{component}");
+            }
+            let expected = field.locate_components::<3>();
+            let found = table.components::<3>(number);
+            assert_eq!(found.len(), expected.len(), "{number}");
+            assert_eq!(found.is_repeated(), expected.is_repeated(), "{number}");
+            assert_eq!(found.first_repeat().raw(), expected.first_repeat().raw());
+            for component in 0..7 {
+                assert_eq!(
+                    found.get(component).text(),
+                    expected.get(component).text(),
+                    "{number}.{component}"
+                );
+            }
+        }
+    }
+
+    fn assert_tables_read_as_fields(text: &[u8], options: &RecordOptions) {
+        let Ok((messages, _)) = parse_messages(text, options) else {
+            return;
+        };
+        for message in &messages {
+            for record in message.records() {
+                assert_table_reads_as_fields::<1>(&record);
+                assert_table_reads_as_fields::<4>(&record);
+                assert_table_reads_as_fields::<14>(&record);
+            }
+        }
+    }
+
+    #[test]
+    fn field_tables_read_what_fields_read() {
+        let cobas = b"H|\\^&|||cobas^2.1|||||host||P|1\rP|1|MRN-1||ALT-9|Doe^Jane||19800501|F\rO|1|S1|S1^R4^3|^^^717/\\^^^690|R\rR|1|^^^717/|5.40|mmol/L|3.9-6.1|N||F||OP1|20240301101000|20240301101502|cobas-1\rR|2|^^^1^2^3^4^5|^7.1\\8|||H\\L|||||\rR|3|abcdefghijk|a&F&b|x^y&S&z|\rL|1|N\r";
+        let odd =
+            b"H|@^\\\rR|1|^MTB^^Xpert@^RIF|POS@NEG||||F\rr|2|\xc2\xb5mol^\xe3\x81\x82|x\rL|1|N\r";
+        for charset in [
+            Charset::Utf8,
+            Charset::Latin1,
+            Charset::Windows1252,
+            Charset::ShiftJis,
+        ] {
+            let options = RecordOptions {
+                charset,
+                ..RecordOptions::default()
+            };
+            for text in [&cobas[..], &odd[..], ROCHE_LIKE] {
+                assert_tables_read_as_fields(text, &options);
+            }
+        }
+        let sjis = shift_jis("H|\\^&\rP|1||PID-1||ソノダ^タロウ||19720915|M\rL|1|N\r");
+        assert_tables_read_as_fields(&sjis, &shift_jis_options());
+        // Indexed the fast way only when the record reads as itself.
+        let (message, _) = Message::parse(cobas, &RecordOptions::default()).unwrap();
+        assert!(!message.record(0).unwrap().field_table::<4>().is_fast());
+        assert!(message.record(3).unwrap().field_table::<14>().is_fast());
+        assert!(!message.record(5).unwrap().field_table::<14>().is_fast());
+        // An escape past the fields located does not matter.
+        assert!(message.record(5).unwrap().field_table::<2>().is_fast());
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -2212,6 +2528,27 @@ mod tests {
                         .collect();
                     prop_assert_eq!(record.field(index + 2).text(), expected);
                 }
+            }
+
+            /// A field table reads every record as its fields and components read,
+            /// whatever the delimiters, escapes and charset.
+            #[test]
+            fn field_tables_match_fields(
+                lines in proptest::collection::vec("[RrOPC][|^\\\\&@a-c0-9 \u{b5}ソ]{0,30}", 1..5),
+                pick in 0usize..4,
+            ) {
+                let charset = [Charset::Utf8, Charset::Latin1, Charset::Windows1252, Charset::ShiftJis][pick];
+                let mut text = String::from("H|\\^&\r");
+                for line in &lines {
+                    text.push_str(line);
+                    text.push('\r');
+                }
+                let bytes = match charset {
+                    Charset::ShiftJis => encoding_rs::SHIFT_JIS.encode(&text).0.into_owned(),
+                    _ => text.into_bytes(),
+                };
+                let options = RecordOptions { charset, ..RecordOptions::default() };
+                assert_tables_read_as_fields(&bytes, &options);
             }
 
             /// Arbitrary bytes never panic, and the messages found cover the input

@@ -77,6 +77,17 @@ pub enum DecimalMark {
     Comma,
 }
 
+/// `text` without the spaces and tabs it starts with (`trim_start_matches([' ', '\t'])`).
+pub(crate) fn trim_blanks_start(text: &str) -> &str {
+    let blanks = text
+        .as_bytes()
+        .iter()
+        .take_while(|byte| matches!(byte, b' ' | b'\t'))
+        .count();
+    // Spaces and tabs are ASCII: the rest starts on a character boundary.
+    text.get(blanks..).unwrap_or_default()
+}
+
 fn decimal_error(offset: usize, reason: &'static str) -> ModelError {
     ModelError::Decimal { offset, reason }
 }
@@ -104,7 +115,18 @@ impl Decimal {
     ///
     /// # Errors
     /// [`ModelError::Decimal`] with the byte offset inside `text`.
+    #[inline]
     pub fn parse_lenient(text: &str, mark: DecimalMark) -> Result<Self> {
+        match Self::parse_canonical_digits(text.as_bytes(), mark) {
+            Some(decimal) => Ok(decimal),
+            None => Self::parse_lenient_general(text, mark),
+        }
+    }
+
+    /// [`Decimal::parse_lenient`] for any text: kept out of line, so that the common
+    /// case pays for none of it.
+    #[inline(never)]
+    fn parse_lenient_general(text: &str, mark: DecimalMark) -> Result<Self> {
         let bytes = text.as_bytes();
         let start = bytes
             .iter()
@@ -174,6 +196,55 @@ impl Decimal {
         joined
             .map(Self)
             .ok_or(decimal_error(start, "more digits than any measurement has"))
+    }
+
+    /// What most instruments send: a number already in canonical form, without
+    /// padding or `+`, with `.` as the mark when the mark is a point (a comma is
+    /// always normalized). `None` for anything else, which the general reading of
+    /// [`Decimal::parse_lenient`] handles; what this accepts, that reading copies
+    /// unchanged, so the result is the same.
+    #[inline]
+    pub(crate) fn parse_canonical_digits(bytes: &[u8], mark: DecimalMark) -> Option<Self> {
+        if mark != DecimalMark::Point {
+            return None;
+        }
+        // Checked and copied in the same pass, byte by byte: a handful of stores cost
+        // less than a call to copy a slice.
+        let mut text = InlineAscii::new();
+        let digits = match bytes {
+            [b'-', rest @ ..] => {
+                text.push(b'-');
+                rest
+            }
+            _ => bytes,
+        };
+        let (&lead, rest) = digits.split_first()?;
+        if !lead.is_ascii_digit() || !text.push(lead) {
+            return None;
+        }
+        let mut in_fraction = false;
+        let mut fraction_digits = 0usize;
+        for &byte in rest {
+            if byte.is_ascii_digit() {
+                // No leading zero in the integer part.
+                if !in_fraction && lead == b'0' {
+                    return None;
+                }
+                fraction_digits += usize::from(in_fraction);
+            } else if byte == b'.' && !in_fraction {
+                in_fraction = true;
+            } else {
+                return None;
+            }
+            // Full: longer than MAX_DECIMAL_LEN, which the general reading refuses.
+            if !text.push(byte) {
+                return None;
+            }
+        }
+        if in_fraction && fraction_digits == 0 {
+            return None;
+        }
+        Some(Self(text))
     }
 
     /// The same text as ASCII bytes, without the UTF-8 check `as_str` pays.
@@ -423,18 +494,20 @@ impl Comparator {
     /// ```
     #[must_use]
     pub fn strip_prefix(text: &str) -> (Option<Self>, &str) {
-        let (comparator, rest) = [
-            (Some(Self::Le), "<="),
-            (Some(Self::Ge), ">="),
-            (Some(Self::Ne), "<>"),
-            (Some(Self::Lt), "<"),
-            (Some(Self::Gt), ">"),
-            (None, "="),
-        ]
-        .into_iter()
-        .find_map(|(comparator, symbol)| text.strip_prefix(symbol).map(|rest| (comparator, rest)))
-        .unwrap_or((None, text));
-        (comparator, rest.trim_start_matches([' ', '\t']))
+        // Matched on the bytes, the two-character symbols first: values are read by
+        // the million, and most have no comparator at all.
+        let (comparator, symbol_len) = match text.as_bytes() {
+            [b'<', b'=', ..] => (Some(Self::Le), 2),
+            [b'>', b'=', ..] => (Some(Self::Ge), 2),
+            [b'<', b'>', ..] => (Some(Self::Ne), 2),
+            [b'<', ..] => (Some(Self::Lt), 1),
+            [b'>', ..] => (Some(Self::Gt), 1),
+            [b'=', ..] => (None, 1),
+            _ => (None, 0),
+        };
+        // The symbols are ASCII, so the rest starts on a character boundary.
+        let rest = text.get(symbol_len..).unwrap_or_default();
+        (comparator, trim_blanks_start(rest))
     }
 }
 
@@ -615,6 +688,72 @@ mod tests {
             let comma = messy.replace('.', ",");
             proptest::prop_assert_eq!(Decimal::parse_lenient(&comma, DecimalMark::Comma).unwrap(), d);
         }
+    }
+
+    /// `Comparator::strip_prefix` as it was first written: the reference for the
+    /// byte-matching version.
+    fn strip_prefix_by_patterns(text: &str) -> (Option<Comparator>, &str) {
+        let (comparator, rest) = [
+            (Some(Comparator::Le), "<="),
+            (Some(Comparator::Ge), ">="),
+            (Some(Comparator::Ne), "<>"),
+            (Some(Comparator::Lt), "<"),
+            (Some(Comparator::Gt), ">"),
+            (None, "="),
+        ]
+        .into_iter()
+        .find_map(|(comparator, symbol)| text.strip_prefix(symbol).map(|rest| (comparator, rest)))
+        .unwrap_or((None, text));
+        (comparator, rest.trim_start_matches([' ', '\t']))
+    }
+
+    proptest::proptest! {
+        /// The canonical shortcut reads what the general reading reads, or leaves the
+        /// text to it; and the two together are `parse_lenient`.
+        #[test]
+        fn canonical_shortcut_agrees_with_the_general_reading(
+            text in "[-+ \t0-9.,e]{0,8}|-?[0-9]{1,40}(\\.[0-9]{0,3})?",
+            comma in proptest::bool::ANY,
+        ) {
+            let mark = if comma { DecimalMark::Comma } else { DecimalMark::Point };
+            let general = Decimal::parse_lenient_general(&text, mark);
+            if let Some(shortcut) = Decimal::parse_canonical_digits(text.as_bytes(), mark) {
+                proptest::prop_assert_eq!(Ok(shortcut), general);
+            }
+            proptest::prop_assert_eq!(Decimal::parse_lenient(&text, mark), general);
+        }
+
+        /// Byte matching splits comparators off as the pattern list does.
+        #[test]
+        fn strip_prefix_matches_patterns(text in "[<>= \t\u{a0}5x]{0,5}") {
+            proptest::prop_assert_eq!(Comparator::strip_prefix(&text), strip_prefix_by_patterns(&text));
+        }
+    }
+
+    #[test]
+    fn canonical_shortcut_takes_only_canonical_text() {
+        for canonical in ["0", "-0", "5.40", "-0.001", "123456", "0.5"] {
+            let read = Decimal::parse_canonical_digits(canonical.as_bytes(), DecimalMark::Point);
+            assert_eq!(
+                read.map(|d| d.as_str().to_owned()).as_deref(),
+                Some(canonical)
+            );
+        }
+        for other in [
+            "", "-", ".5", "5.", "05", "+5", " 5", "5 ", "5,5", "1e3", "--1", "5.4.3",
+        ] {
+            let read = Decimal::parse_canonical_digits(other.as_bytes(), DecimalMark::Point);
+            assert_eq!(read, None, "{other:?}");
+        }
+        assert_eq!(
+            Decimal::parse_canonical_digits(b"5", DecimalMark::Comma),
+            None
+        );
+        let longest = "1".repeat(MAX_DECIMAL_LEN);
+        assert!(Decimal::parse_canonical_digits(longest.as_bytes(), DecimalMark::Point).is_some());
+        let longer = "1".repeat(MAX_DECIMAL_LEN + 1);
+        assert!(Decimal::parse_canonical_digits(longer.as_bytes(), DecimalMark::Point).is_none());
+        assert!(Decimal::parse_lenient(&longer, DecimalMark::Point).is_err());
     }
 
     #[test]

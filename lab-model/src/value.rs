@@ -2,7 +2,7 @@
 
 use crate::AbsentReason;
 use crate::coding::{Coding, Unit};
-use crate::decimal::{Comparator, Decimal, DecimalMark};
+use crate::decimal::{Comparator, Decimal, DecimalMark, trim_blanks_start};
 use crate::text::Text;
 use crate::time::LabTimestamp;
 
@@ -58,7 +58,7 @@ impl Quantity {
     /// # Errors
     /// [`ModelError::Decimal`](crate::ModelError::Decimal) with the offset inside `text`.
     pub fn parse_lenient(text: &str, mark: DecimalMark) -> crate::Result<Self> {
-        let trimmed = text.trim_start_matches([' ', '\t']);
+        let trimmed = trim_blanks_start(text);
         let (comparator, number) = Comparator::strip_prefix(trimmed);
         let skipped = text.len() - number.len();
         let value = Decimal::parse_lenient(number, mark).map_err(|err| match err {
@@ -187,6 +187,15 @@ impl ResultValue {
     /// ```
     #[must_use]
     pub fn from_text_lenient(text: &str, unit: Option<Unit>, mark: DecimalMark) -> Self {
+        // Most values are a bare canonical number: read without the comparator and
+        // error handling of the general reading, which gives the same quantity.
+        if let Some(value) = Decimal::parse_canonical_digits(text.as_bytes(), mark) {
+            return Self::Quantity(Quantity {
+                value,
+                comparator: None,
+                unit,
+            });
+        }
         match Quantity::parse_lenient(text, mark) {
             Ok(quantity) => Self::Quantity(Quantity { unit, ..quantity }),
             Err(_) => Self::text(text),
@@ -236,7 +245,7 @@ impl ReferenceRange {
     /// ```
     #[must_use]
     pub fn parse_lenient(text: &str, mark: DecimalMark) -> Self {
-        let (low, high) = parse_bounds(text.trim(), mark).unwrap_or((None, None));
+        let (low, high) = parse_bounds(trim(text), mark).unwrap_or((None, None));
         Self {
             low,
             high,
@@ -248,8 +257,24 @@ impl ReferenceRange {
 
 type Bounds = (Option<Decimal>, Option<Decimal>);
 
+/// [`str::trim`], without its search for white space when the text starts and ends
+/// with a printable ASCII character (as ranges do), which is then no white space.
+fn trim(text: &str) -> &str {
+    let printable = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_graphic);
+    let bytes = text.as_bytes();
+    if printable(bytes.first()) && printable(bytes.last()) {
+        text
+    } else {
+        text.trim()
+    }
+}
+
 fn parse_bounds(text: &str, mark: DecimalMark) -> Option<Bounds> {
-    let number = |s: &str| Decimal::parse_lenient(s, mark).ok();
+    // The common canonical case without the general reading's error to carry.
+    let number = |s: &str| match Decimal::parse_canonical_digits(s.as_bytes(), mark) {
+        Some(number) => Some(number),
+        None => Decimal::parse_lenient(s, mark).ok(),
+    };
     match Comparator::strip_prefix(text) {
         (Some(Comparator::Lt | Comparator::Le), rest) => return Some((None, Some(number(rest)?))),
         (Some(Comparator::Gt | Comparator::Ge), rest) => return Some((Some(number(rest)?), None)),
@@ -321,6 +346,36 @@ mod tests {
         }
         let comma = ReferenceRange::parse_lenient("3,9-6,1", DecimalMark::Comma);
         assert_eq!((comma.low, comma.high), (Some(d("3.9")), Some(d("6.1"))));
+    }
+
+    #[test]
+    fn range_trim_is_str_trim() {
+        for text in [
+            "",
+            " ",
+            "3-5",
+            " 3-5",
+            "3-5\t",
+            "\u{a0}3-5",
+            "3-5\u{3000}",
+            "x",
+        ] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The canonical shortcut of `from_text_lenient` gives what the quantity
+        /// reading gives.
+        #[test]
+        fn values_read_the_same_with_the_shortcut(text in "[-+<>= \t0-9.,A-Z]{0,8}") {
+            let value = ResultValue::from_text_lenient(&text, None, DecimalMark::Point);
+            let general = match Quantity::parse_lenient(&text, DecimalMark::Point) {
+                Ok(quantity) => ResultValue::Quantity(quantity),
+                Err(_) => ResultValue::text(text.as_str()),
+            };
+            proptest::prop_assert_eq!(value, general);
+        }
     }
 
     #[test]
