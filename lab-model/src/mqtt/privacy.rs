@@ -189,15 +189,7 @@ impl Token {
         let be = |word: u64| (word as u32).swap_bytes();
         let bits = [be(first), be(first >> 32), be(second), be(second >> 32)];
         self.prefix = prefix;
-        for (chunk, word) in self
-            .body
-            .as_chunks_mut::<8>()
-            .0
-            .iter_mut()
-            .zip(base32_words(bits))
-        {
-            *chunk = word.to_le_bytes();
-        }
+        write_base32(&mut self.body, bits);
     }
 
     #[inline]
@@ -416,20 +408,14 @@ impl TokenList {
 /// 25) and digits (`2`-`7` for 26 to 31) with word arithmetic.
 fn base32_body(bits: [u32; 4]) -> Body {
     let mut body = [0u8; BODY_ROOM];
-    for (chunk, word) in body
-        .as_chunks_mut::<8>()
-        .0
-        .iter_mut()
-        .zip(base32_words(bits))
-    {
-        *chunk = word.to_le_bytes();
-    }
+    write_base32(&mut body, bits);
     body
 }
 
-/// [`base32_body`] as the little-endian words of the body.
+/// Writes [`base32_body`] into `body`, where it stays: a token's body is written
+/// once, in place, as whole words.
 #[inline(always)]
-fn base32_words(bits: [u32; 4]) -> [u64; 4] {
+fn write_base32(body: &mut Body, bits: [u32; 4]) {
     let [a, b, c, d] = bits.map(u128::from);
     let bits = (a << 96) | (b << 64) | (c << 32) | d;
     // Eight 5-bit values, the first (most significant) to the first byte.
@@ -448,12 +434,15 @@ fn base32_words(bits: [u32; 4]) -> [u64; 4] {
     // The last 8 bits: two characters, the second padded with 2 zero bits.
     let last = (bits as u64) & 0xff;
     let tail = ascii((last >> 3) | ((last & 7) << 10)) & 0xffff;
-    [
+    let words = [
         ascii(spread(groups[0])),
         ascii(spread(groups[1])),
         ascii(spread(groups[2])),
         tail,
-    ]
+    ];
+    for (chunk, word) in body.as_chunks_mut::<8>().0.iter_mut().zip(words) {
+        *chunk = word.to_le_bytes();
+    }
 }
 
 /// The first 128 bits of a digest as big-endian words.
