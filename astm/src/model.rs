@@ -1224,7 +1224,7 @@ mod tests {
 
     mod properties {
         use super::*;
-        use crate::record::{Charset, RecordOptions};
+        use crate::record::test_session;
         use proptest::prelude::*;
 
         /// Every calibration marker set, to reach every path.
@@ -1258,17 +1258,7 @@ mod tests {
                 ),
                 pick in 0usize..4,
             ) {
-                let charset = [Charset::Utf8, Charset::Latin1, Charset::Windows1252, Charset::ShiftJis][pick];
-                let mut text = String::from("H|\\^&\r");
-                for line in &lines {
-                    text.push_str(line);
-                    text.push('\r');
-                }
-                let bytes = match charset {
-                    Charset::ShiftJis => encoding_rs::SHIFT_JIS.encode(&text).0.into_owned(),
-                    _ => text.into_bytes(),
-                };
-                let options = RecordOptions { charset, ..RecordOptions::default() };
+                let (bytes, options) = test_session(&lines, pick);
                 let Ok((messages, _)) = crate::record::parse_messages(&bytes, &options) else {
                     return Ok(());
                 };

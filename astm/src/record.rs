@@ -1979,6 +1979,34 @@ pub fn escape(text: &str, delimiters: Delimiters, out: &mut Vec<u8>) {
     }
 }
 
+/// Test input: an `H|\^&` header record, then `lines` as records, encoded in the
+/// charset `pick` (0 to 3: UTF-8, Latin-1, Windows-1252, Shift-JIS), and the options
+/// that read it.
+#[cfg(test)]
+pub(crate) fn test_session(lines: &[String], pick: usize) -> (Vec<u8>, RecordOptions) {
+    let charsets = [
+        Charset::Utf8,
+        Charset::Latin1,
+        Charset::Windows1252,
+        Charset::ShiftJis,
+    ];
+    let charset = charsets[pick % charsets.len()];
+    let mut text = String::from("H|\\^&\r");
+    for line in lines {
+        text.push_str(line);
+        text.push('\r');
+    }
+    let bytes = match charset {
+        Charset::ShiftJis => encoding_rs::SHIFT_JIS.encode(&text).0.into_owned(),
+        _ => text.into_bytes(),
+    };
+    let options = RecordOptions {
+        charset,
+        ..RecordOptions::default()
+    };
+    (bytes, options)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2537,17 +2565,7 @@ mod tests {
                 lines in proptest::collection::vec("[RrOPC][|^\\\\&@a-c0-9 \u{b5}ソ]{0,30}", 1..5),
                 pick in 0usize..4,
             ) {
-                let charset = [Charset::Utf8, Charset::Latin1, Charset::Windows1252, Charset::ShiftJis][pick];
-                let mut text = String::from("H|\\^&\r");
-                for line in &lines {
-                    text.push_str(line);
-                    text.push('\r');
-                }
-                let bytes = match charset {
-                    Charset::ShiftJis => encoding_rs::SHIFT_JIS.encode(&text).0.into_owned(),
-                    _ => text.into_bytes(),
-                };
-                let options = RecordOptions { charset, ..RecordOptions::default() };
+                let (bytes, options) = test_session(&lines, pick);
                 assert_tables_read_as_fields(&bytes, &options);
             }
 
