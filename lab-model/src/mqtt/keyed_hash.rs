@@ -327,6 +327,19 @@ const INPUT_ROOM: usize = MAX_CACHED_INPUT + 16;
 pub(crate) struct JoinedInput {
     bytes: [u8; INPUT_ROOM],
     len: usize,
+    /// What spreads inputs over the cache's sets: FxHash-style mixing of each
+    /// part's length and words as it is pushed, from the registers that write it
+    /// (reading the joined bytes back right after writing them piecewise stalls).
+    /// Equal parts give equal hashes; the same bytes split into other parts may
+    /// not, which costs a cache miss, never a wrong token (lookups compare bytes).
+    hash: u64,
+}
+
+/// One step of [`JoinedInput::hash`].
+#[inline(always)]
+fn mix(hash: u64, word: u64) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    (hash.rotate_left(5) ^ word).wrapping_mul(K)
 }
 
 impl JoinedInput {
@@ -335,6 +348,7 @@ impl JoinedInput {
         Self {
             bytes: [0; INPUT_ROOM],
             len: 0,
+            hash: 0,
         }
     }
 
@@ -378,15 +392,29 @@ impl JoinedInput {
         if end > MAX_CACHED_INPUT {
             return None;
         }
+        let mut hash = mix(self.hash, part.len() as u64);
         match ShortText::of(part) {
             // One 16-byte store; what it writes past the part is past the end.
             Some((short, _)) => {
                 let room = self.bytes.get_mut(self.len..)?.first_chunk_mut::<16>()?;
                 *room = short.to_le_bytes();
+                let [low, high] = short.words();
+                hash = mix(mix(hash, low), high);
             }
-            None => self.bytes.get_mut(self.len..end)?.copy_from_slice(part),
+            None => {
+                self.bytes.get_mut(self.len..end)?.copy_from_slice(part);
+                // Over 16 bytes: its words, the last one overlapping.
+                let (words, _) = part.as_chunks::<8>();
+                for word in words {
+                    hash = mix(hash, u64::from_le_bytes(*word));
+                }
+                if let Some(last) = part.last_chunk::<8>() {
+                    hash = mix(hash, u64::from_le_bytes(*last));
+                }
+            }
         }
         self.len = end;
+        self.hash = hash;
         Some(())
     }
 
@@ -396,25 +424,16 @@ impl JoinedInput {
         self.len
     }
 
-    /// Drops what was pushed after `len`.
-    #[cfg(test)]
-    pub(crate) fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-    }
-
     /// The joined bytes.
     #[cfg(test)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or_default()
     }
 
-    /// FxHash-style mixing of the length and the input's words; only spreads inputs
-    /// over the cache's sets (the whole input is compared on lookup, so collisions
-    /// cost a miss, never a wrong token).
-    fn hash(&self) -> u64 {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(K);
-        input_words(&self.bytes, self.len).fold(mix(0, self.len as u64), mix)
+    /// The cache tag: the hash, with the length in its low byte.
+    #[inline(always)]
+    fn tag(&self) -> u64 {
+        (self.hash & !0xff) | (self.len as u64 & 0xff)
     }
 }
 
@@ -426,27 +445,6 @@ fn last_word_mask(len: usize) -> u64 {
         0 => u64::MAX,
         used => u64::MAX >> (8 * (8 - used)),
     }
-}
-
-/// The words of the first `len` bytes of `bytes`, the last one with the bytes past
-/// `len` masked to zero.
-#[inline(always)]
-fn input_words(bytes: &[u8], len: usize) -> impl Iterator<Item = u64> + '_ {
-    let (words, _) = bytes.as_chunks::<8>();
-    let count = len.div_ceil(8);
-    let mask = last_word_mask(len);
-    words
-        .iter()
-        .take(count)
-        .enumerate()
-        .map(move |(index, word)| {
-            let word = u64::from_le_bytes(*word);
-            if index + 1 == count {
-                word & mask
-            } else {
-                word
-            }
-        })
 }
 
 /// Whether the first `len` bytes of `a` and `b` are equal, compared as words.
@@ -485,42 +483,27 @@ pub(super) struct TokenCache {
 /// The cache's contents, held by one mapping at a time.
 pub(super) struct CacheSets([CacheSet; SETS]);
 
+/// One set: the tags of its ways together at the start of a cache line, so a
+/// lookup that misses reads one line (most lookups miss when ids are new).
 #[derive(Clone, Copy)]
+#[repr(align(64))]
 struct CacheSet {
-    entries: [CacheEntry; WAYS],
+    /// Each way's [`JoinedInput::tag`]; [`EMPTY_TAG`] while empty.
+    tags: [u64; WAYS],
     next: usize,
+    /// Each way's input, and what followed it in its [`JoinedInput`] (not compared).
+    inputs: [[u8; MAX_CACHED_INPUT]; WAYS],
+    bodies: [Body; WAYS],
 }
 
-#[derive(Clone, Copy)]
-struct CacheEntry {
-    /// `None` while empty.
-    len: Option<u8>,
-    hash: u64,
-    /// The input, and what followed it in its [`JoinedInput`] (not compared).
-    input: [u8; MAX_CACHED_INPUT],
-    body: Body,
-}
-
-impl CacheEntry {
-    /// Whether this entry holds `input`, whose hash is `hash`.
-    #[inline]
-    fn holds(&self, input: &JoinedInput, hash: u64) -> bool {
-        self.len.map(usize::from) == Some(input.len)
-            && self.hash == hash
-            && same_input(&self.input, &input.bytes, input.len)
-    }
-}
-
-const EMPTY_ENTRY: CacheEntry = CacheEntry {
-    len: None,
-    hash: 0,
-    input: [0; MAX_CACHED_INPUT],
-    body: [0; BODY_ROOM],
-};
+/// No input has this tag: its length byte is over [`MAX_CACHED_INPUT`].
+const EMPTY_TAG: u64 = 0xff;
 
 const EMPTY_SET: CacheSet = CacheSet {
-    entries: [EMPTY_ENTRY; WAYS],
+    tags: [EMPTY_TAG; WAYS],
     next: 0,
+    inputs: [[0; MAX_CACHED_INPUT]; WAYS],
+    bodies: [[0; BODY_ROOM]; WAYS],
 };
 
 impl TokenCache {
@@ -547,27 +530,29 @@ impl CacheSets {
         input: &JoinedInput,
         make: impl FnOnce() -> Body,
     ) -> Body {
-        let hash = input.hash();
-        let (Ok(len), Some((stored, _)), Some(set)) = (
-            u8::try_from(input.len),
+        let tag = input.tag();
+        let (Some((stored, _)), Some(set)) = (
             input.bytes.split_first_chunk::<MAX_CACHED_INPUT>(),
-            self.0.get_mut((hash >> 60) as usize % SETS),
+            self.0.get_mut((tag >> 60) as usize % SETS),
         ) else {
             return make();
         };
-        if let Some(entry) = set.entries.iter().find(|entry| entry.holds(input, hash)) {
-            return entry.body;
+        for ((way_tag, way_input), body) in set.tags.iter().zip(&set.inputs).zip(&set.bodies) {
+            if *way_tag == tag && same_input(way_input, &input.bytes, input.len) {
+                return *body;
+            }
         }
         let body = make();
         let way = set.next % WAYS;
         set.next = (way + 1) % WAYS;
-        if let Some(entry) = set.entries.get_mut(way) {
-            *entry = CacheEntry {
-                len: Some(len),
-                hash,
-                input: *stored,
-                body,
-            };
+        if let (Some(way_tag), Some(way_input), Some(way_body)) = (
+            set.tags.get_mut(way),
+            set.inputs.get_mut(way),
+            set.bodies.get_mut(way),
+        ) {
+            *way_tag = tag;
+            *way_input = *stored;
+            *way_body = body;
         }
         body
     }
@@ -685,10 +670,7 @@ mod tests {
 
     #[test]
     fn joined_inputs_join_with_bars_up_to_the_cached_length() {
-        let mut input = JoinedInput::of(&["a", "bcdefghijk"]).unwrap();
-        let len = input.len();
-        input.push(b"|tail").unwrap();
-        input.truncate(len);
+        let input = JoinedInput::of(&["a", "bcdefghijk"]).unwrap();
         assert_eq!(input.as_bytes(), b"a|bcdefghijk");
         assert!(JoinedInput::of(&["x"; MAX_CACHED_INPUT]).is_none());
         assert!(JoinedInput::of(&["x".repeat(MAX_CACHED_INPUT + 1).as_str()]).is_none());
@@ -708,47 +690,73 @@ mod tests {
         assert_eq!(input.len(), MAX_CACHED_INPUT);
     }
 
+    #[test]
+    fn only_the_bytes_of_an_input_decide_a_hit_whatever_its_tag_or_leftovers() {
+        let cache = TokenCache::new();
+        let mut sets = cache.lock().unwrap();
+        let mut first = JoinedInput::of(&["", "S24-000123"]).unwrap();
+        let mut same = JoinedInput::of(&["", "S24-000123"]).unwrap();
+        let mut other = JoinedInput::of(&["", "S24-000124"]).unwrap();
+        // Leftovers past the end (as a longer part that was refused could leave)
+        // are not part of the input.
+        for (index, byte) in same.bytes.iter_mut().enumerate().skip(same.len) {
+            *byte = index as u8 | 0x80;
+        }
+        // The same tag for all three, as a hash collision would give.
+        let tag = first.hash;
+        for input in [&mut first, &mut same, &mut other] {
+            input.hash = tag;
+        }
+        assert_eq!(
+            sets.get_or_insert(&first, || [1; BODY_ROOM]),
+            [1; BODY_ROOM]
+        );
+        assert_eq!(sets.get_or_insert(&same, || [2; BODY_ROOM]), [1; BODY_ROOM]);
+        assert_eq!(
+            sets.get_or_insert(&other, || [3; BODY_ROOM]),
+            [3; BODY_ROOM]
+        );
+        assert_eq!(
+            sets.get_or_insert(&first, || [4; BODY_ROOM]),
+            [1; BODY_ROOM]
+        );
+        let key = KeyedHash::hmac(&[5; 16]);
+        assert_eq!(key.token_bits(&same), key.token_bits(&first));
+    }
+
     proptest! {
-        /// Inputs compare and hash by their bytes only: one built over the leftovers
-        /// of a longer input (after `truncate`) is the same input
-        /// as one built fresh, and a different one is never taken for it.
+        /// An input is its bytes: the same parts always hit, the same bytes split
+        /// into other parts give the same token (and at worst miss the cache), and
+        /// other bytes never get its token.
         #[test]
-        fn inputs_are_their_bytes_whatever_was_written_past_them(
+        fn inputs_are_their_bytes(
             shared in proptest::collection::vec(".{0,12}", 1..6),
             own in proptest::collection::vec(".{0,20}", 0..5),
-            longer in proptest::collection::vec(".{0,40}", 0..5),
             other in proptest::collection::vec(".{0,20}", 0..5),
         ) {
             let join = |parts: &[&[String]]| -> Option<JoinedInput> {
                 let parts: Vec<&str> = parts.iter().flat_map(|p| p.iter().map(String::as_str)).collect();
                 JoinedInput::of(&parts)
             };
-            let (Some(mut reused), Some(fresh)) = (join(&[&shared]), join(&[&shared, &own])) else {
+            let (Some(fresh), Some(again)) = (join(&[&shared, &own]), join(&[&shared, &own])) else {
                 return Ok(());
             };
             let expected = [shared.clone(), own.clone()].concat().join("|");
             prop_assert_eq!(fresh.as_bytes(), expected.as_bytes());
-            let base = reused.len();
-            for part in &longer {
-                if reused.push_separated(part.as_bytes()).is_none() {
-                    break;
-                }
-            }
-            reused.truncate(base);
-            for part in &own {
-                reused.push_separated(part.as_bytes()).unwrap();
-            }
-            prop_assert_eq!(reused.as_bytes(), fresh.as_bytes());
-            prop_assert_eq!(reused.hash(), fresh.hash());
             let key = KeyedHash::hmac(&[5; 16]);
-            prop_assert_eq!(key.token_bits(&reused), key.token_bits(&fresh));
             let cache = TokenCache::new();
             let mut sets = cache.lock().unwrap();
             prop_assert_eq!(sets.get_or_insert(&fresh, || [1; BODY_ROOM]), [1; BODY_ROOM]);
-            prop_assert_eq!(sets.get_or_insert(&reused, || [2; BODY_ROOM]), [1; BODY_ROOM]);
+            prop_assert_eq!(sets.get_or_insert(&again, || [2; BODY_ROOM]), [1; BODY_ROOM]);
+            if let Some(whole) = JoinedInput::of(&[expected.as_str()]) {
+                prop_assert_eq!(whole.as_bytes(), fresh.as_bytes());
+                prop_assert_eq!(key.token_bits(&whole), key.token_bits(&fresh));
+            }
             if let Some(other) = join(&[&shared, &other]) {
                 let body = sets.get_or_insert(&other, || [3; BODY_ROOM]);
-                prop_assert_eq!(body == [1; BODY_ROOM], other.as_bytes() == fresh.as_bytes());
+                if other.as_bytes() != fresh.as_bytes() {
+                    prop_assert_eq!(body, [3; BODY_ROOM]);
+                }
             }
         }
     }

@@ -418,17 +418,22 @@ fn base32_body(bits: [u32; 4]) -> Body {
 fn write_base32(body: &mut Body, bits: [u32; 4]) {
     let [a, b, c, d] = bits.map(u128::from);
     let bits = (a << 96) | (b << 64) | (c << 32) | d;
-    // Eight 5-bit values, the first (most significant) to the first byte.
+    // Eight 5-bit values, the first (most significant) to the first byte: the 40
+    // bits are halved into the two 32-bit lanes of a word, each half halved into
+    // 16-bit lanes, then into bytes, the more significant half to the lower lane
+    // each time (three shift-and-mask steps instead of eight extractions).
     let spread = |group: u64| {
-        (0..8).fold(0u64, |word, index| {
-            word | (((group >> (35 - 5 * index)) & 31) << (8 * index))
-        })
+        let lanes = (group >> 20) | ((group & 0xf_ffff) << 32);
+        let lanes =
+            ((lanes >> 10) & 0x0000_03ff_0000_03ff) | ((lanes & 0x0000_03ff_0000_03ff) << 16);
+        ((lanes >> 5) & 0x001f_001f_001f_001f) | ((lanes & 0x001f_001f_001f_001f) << 8)
     };
     // 0..=25 → b'a'.., 26..=31 → b'2'..: add `a`, and take 73 back from the bytes
     // of 26 and more (those that reach 128 when 102 is added). No byte carries.
+    // (73 times a 0 or 1 byte as shifts: a multiplication vectorizes badly.)
     let ascii = |values: u64| {
         let high = ((values + 0x6666_6666_6666_6666) >> 7) & 0x0101_0101_0101_0101;
-        values + 0x6161_6161_6161_6161 - high * 73
+        values + 0x6161_6161_6161_6161 - ((high << 6) | (high << 3) | high)
     };
     let groups = [88u32, 48, 8].map(|shift| ((bits >> shift) as u64) & 0xff_ffff_ffff);
     // The last 8 bits: two characters, the second padded with 2 zero bits.

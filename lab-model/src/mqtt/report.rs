@@ -98,6 +98,20 @@ impl<'s, S: Sink> Map<'s, S> {
         }
     }
 
+    /// A decimal: its canonical text (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`) never needs a
+    /// JSON escape, so the check is skipped.
+    #[inline]
+    fn decimal(&mut self, key: &'static Key, value: &Decimal) {
+        self.key(key).clean_text(value.as_bytes());
+    }
+
+    #[inline]
+    fn opt_decimal(&mut self, key: &'static Key, value: Option<&Decimal>) {
+        if let Some(value) = value {
+            self.decimal(key, value);
+        }
+    }
+
     #[inline]
     fn opt_timestamp(&mut self, key: &'static Key, value: Option<&LabTimestamp>) {
         if let Some(value) = value {
@@ -478,7 +492,8 @@ fn write_result<S: Sink>(sink: &mut S, result: &LabResult, publish: &mut Publish
     write_coding(map.key(key!("test")), test);
     map.list(key!("alt_tests"), alt_tests, write_coding);
     if let Some(loinc) = loinc {
-        map.text(key!("loinc"), loinc.as_bytes());
+        // Digits, a dash and a check digit: nothing to escape.
+        map.key(key!("loinc")).clean_text(loinc.as_bytes());
     }
     write_value(map.key(key!("value")), value);
     map.list(key!("additional_values"), additional_values, write_value);
@@ -501,7 +516,7 @@ fn write_result<S: Sink>(sink: &mut S, result: &LabResult, publish: &mut Publish
     }
     map.opt_text(key!("run_id"), run_id.as_ref());
     if let Some(dilution) = dilution {
-        map.text(key!("dilution"), dilution.as_bytes());
+        map.decimal(key!("dilution"), dilution);
     }
     if *rerun {
         map.key(key!("rerun")).boolean(true);
@@ -535,7 +550,7 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
                 comparator,
                 unit,
             } = quantity;
-            map.text(key!("value"), value.as_bytes());
+            map.decimal(key!("value"), value);
             if let Some(comparator) = comparator {
                 map.text(key!("comparator"), comparator.as_str());
             }
@@ -545,8 +560,8 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
         }
         ResultValue::Range { low, high, unit } => {
             map.key(kind).clean_text(b"range");
-            map.opt_text(key!("low"), low.as_ref().map(Decimal::as_bytes));
-            map.opt_text(key!("high"), high.as_ref().map(Decimal::as_bytes));
+            map.opt_decimal(key!("low"), low.as_ref());
+            map.opt_decimal(key!("high"), high.as_ref());
             if let Some(unit) = unit {
                 write_unit(map.key(key!("unit")), unit);
             }
@@ -557,8 +572,8 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
             comparator,
         } => {
             map.key(kind).clean_text(b"ratio");
-            map.text(key!("numerator"), numerator.as_bytes());
-            map.text(key!("denominator"), denominator.as_bytes());
+            map.decimal(key!("numerator"), numerator);
+            map.decimal(key!("denominator"), denominator);
             if let Some(comparator) = comparator {
                 map.text(key!("comparator"), comparator.as_str());
             }
@@ -647,8 +662,8 @@ fn write_reference_range<S: Sink>(sink: &mut S, range: &ReferenceRange) {
         applies_to,
     } = range;
     let mut map = Map::new(sink);
-    map.opt_text(key!("low"), low.as_ref().map(Decimal::as_bytes));
-    map.opt_text(key!("high"), high.as_ref().map(Decimal::as_bytes));
+    map.opt_decimal(key!("low"), low.as_ref());
+    map.opt_decimal(key!("high"), high.as_ref());
     map.opt_text(key!("text"), text.as_ref());
     map.opt_text(key!("applies_to"), applies_to.as_ref());
     map.end();

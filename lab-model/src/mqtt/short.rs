@@ -73,6 +73,12 @@ impl ShortText {
         Some((Self { low, high: 0, len }, word_needs_escape(low | padding)))
     }
 
+    /// The text as two little-endian words, zeros after it.
+    #[inline(always)]
+    pub(super) fn words(self) -> [u64; 2] {
+        [self.low, self.high]
+    }
+
     /// The text in 16 bytes, zeros after it.
     #[inline(always)]
     pub(super) fn to_le_bytes(self) -> [u8; 16] {
@@ -103,11 +109,14 @@ impl ShortText {
         }
         // Word by word straight into the buffer: a 24-byte copy of words just
         // stored would load them in 16-byte pieces, which cannot be forwarded from
-        // the 8-byte stores and stall.
+        // the 8-byte stores and stall. The room is made (zeroed) in one step, so
+        // the capacity is checked once, not per word.
         let start = out.len();
-        out.reserve(24);
-        for word in words {
-            out.extend_from_slice(&word.to_le_bytes());
+        out.extend_from_slice(&[0; 24]);
+        if let Some(room) = out.get_mut(start..).and_then(<[u8]>::first_chunk_mut::<24>) {
+            for (chunk, word) in room.as_chunks_mut::<8>().0.iter_mut().zip(words) {
+                *chunk = word.to_le_bytes();
+            }
         }
         out.truncate(start + total);
     }

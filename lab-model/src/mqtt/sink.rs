@@ -140,14 +140,37 @@ struct Iso8601 {
     len: usize,
 }
 
+/// `00` to `99`: two digits per lookup.
+const TWO_DIGITS: [[u8; 2]; 100] = {
+    let mut table = [[0u8; 2]; 100];
+    let mut rest: &mut [[u8; 2]] = &mut table;
+    let mut value = 0u8;
+    // `{rest}` moves the slice out, so the loop can put its tail back.
+    while let [pair, tail @ ..] = { rest } {
+        *pair = [b'0' + value / 10, b'0' + value % 10];
+        rest = tail;
+        value += 1;
+    }
+    table
+};
+
+/// The two digits of `value % 100`.
+#[inline(always)]
+fn two_digits(value: u32) -> [u8; 2] {
+    TWO_DIGITS
+        .get((value % 100) as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
 impl Iso8601 {
+    /// Where the text ends at each precision up to seconds: `YYYY`, `-MM`, `-DD`,
+    /// `Thh`, `:mm`, `:ss`.
+    const ENDS: [usize; 6] = [4, 7, 10, 13, 16, 19];
+
     fn of(timestamp: &LabTimestamp) -> Self {
         use chrono::{Datelike, Timelike};
         const NANOS_PER_SECOND: u32 = 1_000_000_000;
-        let mut text = Self {
-            bytes: [0; 40],
-            len: 0,
-        };
         let naive = timestamp.naive();
         let precision = timestamp.precision();
         let rank = match precision {
@@ -156,34 +179,35 @@ impl Iso8601 {
             Precision::Day => 2,
             Precision::Hour => 3,
             Precision::Minute => 4,
-            Precision::Second => 5,
-            Precision::Fraction(digits) => 5 + u32::from(digits),
+            Precision::Second | Precision::Fraction(_) => 5,
         };
-        text.four_digits(naive.year().unsigned_abs());
-        if rank >= 1 {
-            text.push(b'-');
-            text.two_digits(naive.month());
+        // The whole `YYYY-MM-DDThh:mm:ss` at fixed places, then cut to the
+        // precision: no per-byte length bookkeeping.
+        let year = naive.year().unsigned_abs();
+        let seconds = naive.num_seconds_from_midnight();
+        let nanos = naive.nanosecond();
+        let [y0, y1] = two_digits(year / 100);
+        let [y2, y3] = two_digits(year);
+        let [mo0, mo1] = two_digits(naive.month());
+        let [d0, d1] = two_digits(naive.day());
+        let [h0, h1] = two_digits(seconds / 3600);
+        let [mi0, mi1] = two_digits(seconds / 60 % 60);
+        let [s0, s1] = two_digits(seconds % 60 + nanos / NANOS_PER_SECOND);
+        let mut bytes = [0u8; 40];
+        if let Some((head, _)) = bytes.split_first_chunk_mut::<19>() {
+            *head = [
+                y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T', h0, h1, b':', mi0, mi1, b':',
+                s0, s1,
+            ];
         }
-        if rank >= 2 {
-            text.push(b'-');
-            text.two_digits(naive.day());
-        }
-        if rank >= 3 {
-            text.push(b'T');
-            text.two_digits(naive.hour());
-        }
-        if rank >= 4 {
-            text.push(b':');
-            text.two_digits(naive.minute());
-        }
-        if rank >= 5 {
-            text.push(b':');
-            text.two_digits(naive.second() + naive.nanosecond() / NANOS_PER_SECOND);
-        }
+        let mut text = Self {
+            bytes,
+            len: Self::ENDS.get(rank).copied().unwrap_or(19),
+        };
         let digits = precision.fraction_digits();
         if digits > 0 {
             text.push(b'.');
-            text.fraction(naive.nanosecond() % NANOS_PER_SECOND, digits);
+            text.fraction(nanos % NANOS_PER_SECOND, digits);
         }
         if let Some(offset) = timestamp.offset() {
             let seconds = offset.local_minus_utc();
@@ -192,9 +216,9 @@ impl Iso8601 {
             } else {
                 text.push(if seconds < 0 { b'-' } else { b'+' });
                 let seconds = seconds.unsigned_abs();
-                text.two_digits(seconds / 3600);
-                text.push(b':');
-                text.two_digits(seconds / 60 % 60);
+                let [h0, h1] = two_digits(seconds / 3600);
+                let [m0, m1] = two_digits(seconds / 60 % 60);
+                text.extend([h0, h1, b':', m0, m1]);
             }
         }
         text
@@ -207,17 +231,15 @@ impl Iso8601 {
         }
     }
 
-    /// The last two decimal digits of `value`, zero-padded (constant divisors: the
-    /// compiler multiplies instead of dividing).
-    fn two_digits(&mut self, value: u32) {
-        self.push(b'0' + (value / 10 % 10) as u8);
-        self.push(b'0' + (value % 10) as u8);
-    }
-
-    /// The last four decimal digits of `value`, zero-padded.
-    fn four_digits(&mut self, value: u32) {
-        self.two_digits(value / 100);
-        self.two_digits(value);
+    fn extend<const N: usize>(&mut self, bytes: [u8; N]) {
+        if let Some(room) = self
+            .bytes
+            .get_mut(self.len..)
+            .and_then(<[u8]>::first_chunk_mut::<N>)
+        {
+            *room = bytes;
+            self.len += N;
+        }
     }
 
     /// The first `digits` (1 to 9) digits of a nanosecond count below 10⁹.
