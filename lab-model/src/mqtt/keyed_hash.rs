@@ -697,8 +697,7 @@ mod tests {
         let mut first = JoinedInput::of(&["", "S24-000123"]).unwrap();
         let mut same = JoinedInput::of(&["", "S24-000123"]).unwrap();
         let mut other = JoinedInput::of(&["", "S24-000124"]).unwrap();
-        // Leftovers past the end (as a longer part that was refused could leave)
-        // are not part of the input.
+        // Bytes past the end are not part of the input, whatever they hold.
         for (index, byte) in same.bytes.iter_mut().enumerate().skip(same.len) {
             *byte = index as u8 | 0x80;
         }
