@@ -27,8 +27,8 @@ impl From<Outbound> for Publication {
             user_properties: outbound
                 .properties
                 .user_properties
-                .into_iter()
-                .map(|(key, value)| (key.to_owned(), value.into_owned()))
+                .iter()
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
                 .collect(),
         }
     }

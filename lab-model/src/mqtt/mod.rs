@@ -82,9 +82,9 @@
 //! fast serde writers. Both produce exactly the bytes of `serde_json` and
 //! `ciborium` on the serde shape, which the tests hold them to. Texts of up to 16
 //! bytes (most of a lab payload: codes, units, decimals, flags) are checked for
-//! JSON escapes and written as whole words; a mapping makes three heap allocations
-//! (the payload, sized from the last payload of its kind, and the user property
-//! list with its `msg-id` text). Identifier tokens are HMAC-SHA256 from
+//! JSON escapes and written as whole words; a mapping makes two heap allocations
+//! (the payload, sized from the last payload of its kind, and the `msg-id`
+//! property's text). Identifier tokens are HMAC-SHA256 from
 //! precomputed key pads, two SHA-256 compressions for a typical input, and the last
 //! 64 token inputs are cached per configuration ([`MappingConfig::with_token_cache`]):
 //! a re-sent report, or the next report on the same specimen, costs lookups instead
@@ -101,14 +101,13 @@ mod json;
 mod keyed_hash;
 mod payload;
 mod privacy;
+mod properties;
 mod report;
 mod result_ids;
 mod short;
 mod sink;
 mod siphash;
 mod topic;
-
-use std::borrow::Cow;
 
 use serde::Serialize;
 
@@ -120,6 +119,7 @@ pub use config::{
 };
 pub use context::{MapContext, MsgId, MsgIdSource, SequentialMsgIds};
 pub use privacy::{MIN_KEY_BYTES, PrivacyProfile, PseudonymKey};
+pub use properties::UserProperties;
 pub use topic::{
     DEFAULT_GATEWAY_TOPIC_TEMPLATE, DEFAULT_TOPIC_TEMPLATE, MAX_SLUG_BYTES, MAX_TOPIC_BYTES,
     MAX_TOPIC_LEVELS, Placeholder, Slug, TemplateError, TopicError, TopicName, TopicTemplate,
@@ -169,8 +169,9 @@ impl Serialize for QoS {
     }
 }
 
-/// The MQTT 5 PUBLISH properties labwire sets. Only these user properties exist:
-/// `schema`, `msg-id` and `src`, none of which can carry an identifier of a person.
+/// The MQTT 5 PUBLISH properties labwire sets. Only three user properties exist,
+/// `schema`, `msg-id` and `src` (see [`UserProperties`]), and none of them can
+/// carry an identifier of a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishProperties {
     /// Content Type (0x03): `application/json` or `application/cbor`.
@@ -180,8 +181,8 @@ pub struct PublishProperties {
     /// Message Expiry Interval (0x02) in seconds, alarms only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_expiry_interval: Option<u32>,
-    /// User Properties (0x26), in order.
-    pub user_properties: Vec<(&'static str, Cow<'static, str>)>,
+    /// User Properties (0x26), in order; serialized as `[name, value]` pairs.
+    pub user_properties: UserProperties,
 }
 
 /// One message to publish.
@@ -341,15 +342,12 @@ pub fn map_one(
                 EventKind::Alarm => config.alarm_expiry_seconds(),
                 _ => None,
             },
-            user_properties: vec![
-                ("schema", Cow::Borrowed(schema_name(kind))),
-                ("msg-id", Cow::Owned(msg_id.as_str().to_owned())),
-                // Only a listed protocol name: a property must not carry free text.
-                (
-                    "src",
-                    Cow::Borrowed(event.provenance().protocol.known_code().unwrap_or("other")),
-                ),
-            ],
+            // Only a listed protocol name: a property must not carry free text.
+            user_properties: UserProperties::event(
+                schema_name(kind),
+                &msg_id,
+                event.provenance().protocol.known_code().unwrap_or("other"),
+            ),
         },
     }))
 }
@@ -391,7 +389,7 @@ fn gateway_status(config: &MappingConfig, online: bool) -> Result<Outbound, MapE
             content_type: "application/json",
             payload_format_indicator: 1,
             message_expiry_interval: None,
-            user_properties: vec![("schema", Cow::Borrowed(GATEWAY_SCHEMA))],
+            user_properties: UserProperties::schema_only(GATEWAY_SCHEMA),
         },
     })
 }

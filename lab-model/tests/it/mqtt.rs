@@ -337,7 +337,7 @@ fn qos_retain_and_expiry_follow_the_policy() {
             .properties
             .user_properties
             .iter()
-            .map(|(name, _)| *name)
+            .map(|(name, _)| name)
             .collect();
         assert_eq!(names, ["schema", "msg-id", "src"]);
     }
@@ -496,7 +496,6 @@ proptest! {
             .properties
             .user_properties
             .iter()
-            .map(|(name, value)| (*name, value.as_ref()))
             .collect();
         let msg_id = properties[1].1;
         prop_assert!(msg_id.starts_with("00000000-0000-802a-8000-"), "{}", msg_id);
