@@ -613,12 +613,18 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
     map.end();
 }
 
+// The small writers of a result's parts (coding, unit, range) are inlined into the
+// result's writer: the output's length then stays in a register across a result
+// instead of going through memory at each call (12-17 ns less per 4-result report).
+// `write_value`, much bigger, measured slower inlined, and so did `write_code_system`.
+#[inline(always)]
 fn write_coding<S: Sink>(sink: &mut S, coding: &Coding) {
     let mut map = Map::new(sink);
     coding_fields(&mut map, coding);
     map.end();
 }
 
+#[inline(always)]
 fn coding_fields<S: Sink>(map: &mut Map<'_, S>, coding: &Coding) {
     let Coding {
         system,
@@ -646,6 +652,7 @@ fn write_code_system<S: Sink>(sink: &mut S, system: &CodeSystem) {
     }
 }
 
+#[inline(always)]
 fn write_unit<S: Sink>(sink: &mut S, unit: &Unit) {
     let Unit { original, ucum } = unit;
     let mut map = Map::new(sink);
@@ -654,6 +661,7 @@ fn write_unit<S: Sink>(sink: &mut S, unit: &Unit) {
     map.end();
 }
 
+#[inline(always)]
 fn write_reference_range<S: Sink>(sink: &mut S, range: &ReferenceRange) {
     let ReferenceRange {
         low,
