@@ -342,10 +342,10 @@ pub fn map_one(
                 EventKind::Alarm => config.alarm_expiry_seconds(),
                 _ => None,
             },
-            // Only a listed protocol name: a property must not carry free text.
             user_properties: UserProperties::event(
                 schema_name(kind),
                 &msg_id,
+                // Only a listed protocol name: a property must not carry free text.
                 event.provenance().protocol.known_code().unwrap_or("other"),
             ),
         },
