@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::ser;
 
 use super::json::Fallback;
-use super::short::{ShortText, extend_mid};
+use super::short::{ShortText, extend_mid, has_short_room};
 
 /// Appends `value` as CBOR to `out`. On [`Fallback`], `out` holds a partial value:
 /// the caller truncates it.
@@ -85,13 +85,14 @@ pub(super) fn write_text(out: &mut Vec<u8>, text: &str) {
 #[inline]
 pub(super) fn write_text_bytes(out: &mut Vec<u8>, text: &[u8]) {
     match ShortText::of(text) {
-        Some((short, _)) => short.write_cbor(out),
-        None => write_long_text(out, text),
+        Some((short, _)) if has_short_room(out) => short.write_cbor(out),
+        _ => write_long_text(out, text),
     }
 }
 
-/// A text over [`ShortText::MAX`] bytes: the same heads `write_head` writes.
-#[inline]
+/// A text over [`ShortText::MAX`] bytes, or one that needs the buffer to grow: the
+/// same heads `write_head` writes. Out of line, so the short path calls nothing.
+#[inline(never)]
 fn write_long_text(out: &mut Vec<u8>, text: &[u8]) {
     out.reserve(text.len() + 9);
     match u8::try_from(text.len()) {
@@ -635,6 +636,27 @@ mod tests {
     fn leaves_floats_to_ciborium() {
         assert_eq!(fast(&1.5f64), Err(Fallback));
         assert_eq!(fast(&[0.25f32]), Err(Fallback));
+    }
+
+    #[test]
+    fn short_texts_are_the_same_whatever_room_the_buffer_has() {
+        // The short path needs 24 bytes of spare capacity; with less, the long
+        // path writes (and grows). Both must give the same bytes.
+        let text: String = ('a'..='z').collect();
+        for len in 0..=text.len() {
+            let part = &text[..len];
+            for spare in 0..=30 {
+                let mut out = Vec::with_capacity(3 + spare);
+                out.extend_from_slice(b"xyz");
+                out.shrink_to(3 + spare);
+                write_text_bytes(&mut out, part.as_bytes());
+                assert_eq!(
+                    out,
+                    [&b"xyz"[..], &reference(&part)].concat(),
+                    "{len} {spare}"
+                );
+            }
+        }
     }
 
     proptest! {

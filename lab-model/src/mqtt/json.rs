@@ -20,7 +20,7 @@ use std::fmt::{self, Display, Write as _};
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
-use super::short::{ShortText, extend_mid, word_needs_escape};
+use super::short::{ShortText, extend_mid, has_short_room, word_needs_escape};
 
 /// The writer gave up: write this value with `serde_json`, which produces the same
 /// bytes or the real error.
@@ -57,7 +57,7 @@ pub(super) fn write_str(out: &mut Vec<u8>, text: &str) {
 #[inline]
 pub(super) fn write_bytes_str(out: &mut Vec<u8>, text: &[u8]) {
     match ShortText::of(text) {
-        Some((short, false)) => short.write_json(out),
+        Some((short, false)) if has_short_room(out) => short.write_json(out),
         _ => write_long_str(out, text),
     }
 }
@@ -67,9 +67,15 @@ pub(super) fn write_bytes_str(out: &mut Vec<u8>, text: &[u8]) {
 #[inline]
 pub(super) fn write_clean_str(out: &mut Vec<u8>, text: &[u8]) {
     match ShortText::of(text) {
-        Some((short, _)) => short.write_json(out),
-        None => write_long_clean_str(out, text),
+        Some((short, _)) if has_short_room(out) => short.write_json(out),
+        _ => write_long_clean(out, text),
     }
+}
+
+/// [`write_long_clean_str`] out of line: the short path stays a leaf.
+#[inline(never)]
+fn write_long_clean(out: &mut Vec<u8>, bytes: &[u8]) {
+    write_long_clean_str(out, bytes);
 }
 
 /// A string over [`ShortText::MAX`] bytes, or one that needs escapes.
@@ -927,6 +933,38 @@ mod tests {
             }
         }
         assert_eq!(fast(&Failing), Err(Fallback));
+    }
+
+    #[test]
+    fn short_strings_are_the_same_whatever_room_the_buffer_has() {
+        // The short path needs 24 bytes of spare capacity; with less, the long
+        // path writes (and grows). Both must give the same bytes.
+        let text: String = ('a'..='z').chain(['"', '\\', '\n']).collect();
+        for len in 0..=text.len() {
+            let part = &text[..len];
+            let expected = serde_json::to_vec(part).unwrap();
+            for spare in 0..=30 {
+                for clean in [false, true] {
+                    if clean && part.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+                        continue;
+                    }
+                    let mut out = Vec::with_capacity(3 + spare);
+                    out.extend_from_slice(b"xyz");
+                    out.shrink_to(3 + spare);
+                    let room = out.capacity() - out.len();
+                    if clean {
+                        write_clean_str(&mut out, part.as_bytes());
+                    } else {
+                        write_bytes_str(&mut out, part.as_bytes());
+                    }
+                    assert_eq!(
+                        out,
+                        [&b"xyz"[..], &expected].concat(),
+                        "{len} {room} {clean}"
+                    );
+                }
+            }
+        }
     }
 
     proptest! {

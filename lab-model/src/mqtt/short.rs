@@ -113,7 +113,7 @@ impl ShortText {
         // the capacity is checked once, not per word.
         let start = out.len();
         out.extend_from_slice(&[0; 24]);
-        if let Some(room) = out.get_mut(start..).and_then(<[u8]>::first_chunk_mut::<24>) {
+        if let Some(room) = out.last_chunk_mut::<24>() {
             for (chunk, word) in room.as_chunks_mut::<8>().0.iter_mut().zip(words) {
                 *chunk = word.to_le_bytes();
             }
@@ -135,6 +135,14 @@ impl ShortText {
         // At most 16, so the cast cannot truncate.
         self.write_between(out, 0x60 | self.len as u8, None);
     }
+}
+
+/// Whether `out` has room for a short text without growing: the writers check it
+/// first and leave the growing to their long path, so the short path calls
+/// nothing and needs no saved registers.
+#[inline(always)]
+pub(super) fn has_short_room(out: &Vec<u8>) -> bool {
+    out.capacity() - out.len() >= 24
 }
 
 /// Appends a text of 16 to 48 bytes (tokens, message ids, timestamps) as two or
