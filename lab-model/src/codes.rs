@@ -63,6 +63,19 @@ macro_rules! open_code_enum {
                 }
             }
 
+            /// The code, and whether it is one of this table's own (`'static`)
+            /// codes: a listed variant, not `Other`. Writers skip the JSON escape
+            /// check for those (a test holds every listed code to printable ASCII
+            /// without `"` or `\`).
+            #[inline]
+            #[allow(dead_code, reason = "only the tables the results writer prints use it")]
+            pub(crate) fn code_listed(&self) -> (&str, bool) {
+                match self {
+                    $(Self::$variant => ($code, true),)+
+                    Self::Other(code) => (code, false),
+                }
+            }
+
             /// The listed variant with this value's code, also when it was built as
             /// `Other` with a listed code; `None` for unlisted codes. Never allocates.
             /// The wire code when it is one of [`Self::KNOWN`], as a `'static` string.
@@ -601,6 +614,44 @@ mod tests {
             SourceProtocol::KNOWN,
             SourceProtocol::code,
             SourceProtocol::from_code,
+        );
+    }
+
+    #[test]
+    fn listed_codes_need_no_json_escape_and_others_are_not_listed() {
+        fn check<T>(known: &[T], code_listed: fn(&T) -> (&str, bool), other: T) {
+            for value in known {
+                let (code, listed) = code_listed(value);
+                assert!(listed, "{code}");
+                assert!(
+                    code.bytes()
+                        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'),
+                    "{code:?}"
+                );
+            }
+            assert!(!code_listed(&other).1);
+        }
+        macro_rules! check_tables {
+            ($($table:ident),+) => {
+                $(check($table::KNOWN, $table::code_listed, $table::from_code("\"x\\"));)+
+            };
+        }
+        check_tables!(
+            Interpretation,
+            ResultStatus,
+            SpecimenRole,
+            EquipmentState,
+            ControlState,
+            AlertLevel,
+            AdministrativeSex,
+            Priority,
+            IdentifierType,
+            SubstanceType,
+            CalibrationType,
+            CalibrationState,
+            Outcome,
+            AbsentReason,
+            SourceProtocol
         );
     }
 

@@ -98,6 +98,13 @@ impl<'s, S: Sink> Map<'s, S> {
         }
     }
 
+    /// A code of an open code table: one of the table's own codes needs no JSON
+    /// escape check ([`Self::text`] for any other).
+    #[inline]
+    fn code(&mut self, key: &'static Key, (code, listed): (&str, bool)) {
+        write_code(self.key(key), (code, listed));
+    }
+
     /// A decimal: its canonical text (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`) never needs a
     /// JSON escape, so the check is skipped.
     #[inline]
@@ -141,6 +148,16 @@ fn list<S: Sink, T>(sink: &mut S, items: &[T], mut each: impl FnMut(&mut S, &T))
         each(sink, item);
     }
     sink.array_end();
+}
+
+/// A code of an open code table (see [`Map::code`]).
+#[inline]
+fn write_code<S: Sink>(sink: &mut S, (code, listed): (&str, bool)) {
+    if listed {
+        sink.clean_text(code.as_bytes());
+    } else {
+        sink.text(code);
+    }
 }
 
 /// Writes the whole envelope of a results event.
@@ -187,7 +204,7 @@ pub(super) fn write_envelope<S: Sink>(
 /// The envelope's `source`: the provenance fields a consumer routes by.
 fn write_source<S: Sink>(sink: &mut S, provenance: &Provenance, gateway: &Slug) {
     let mut map = Map::new(sink);
-    map.text(key!("protocol"), provenance.protocol.code());
+    map.code(key!("protocol"), provenance.protocol.code_listed());
     map.opt_text(key!("version"), provenance.version.as_ref());
     map.opt_text(key!("message_id"), provenance.message_id.as_ref());
     map.opt_text(key!("sender"), provenance.sender.as_ref());
@@ -266,7 +283,7 @@ fn write_identifier<S: Sink>(sink: &mut S, id: &Identifier) {
     let mut map = Map::new(sink);
     map.text(key!("value"), value);
     if let Some(kind) = kind {
-        map.text(key!("kind"), kind.code());
+        map.code(key!("kind"), kind.code_listed());
     }
     map.opt_text(key!("assigner"), assigner.as_ref());
     map.end();
@@ -287,7 +304,7 @@ fn write_published_id<S: Sink>(
     let mut map = Map::new(sink);
     map.key(key!("value")).token(&token);
     if let Some(kind) = &id.kind {
-        map.text(key!("kind"), kind.code());
+        map.code(key!("kind"), kind.code_listed());
     }
     map.end();
 }
@@ -330,7 +347,7 @@ fn write_patient<S: Sink>(sink: &mut S, patient: &Patient, publish: &mut Publish
         );
     }
     if let Some(sex) = sex {
-        map.text(key!("sex"), sex.expose().code());
+        map.code(key!("sex"), sex.expose().code_listed());
     }
     map.end();
 }
@@ -370,7 +387,7 @@ fn write_specimen<S: Sink>(sink: &mut S, specimen: &Specimen, publish: &mut Publ
             write_published_id(sink, id.expose(), publish, prefix::SPECIMEN);
         });
     }
-    map.text(key!("role"), role.code());
+    map.code(key!("role"), role.code_listed());
     if let Some(kind) = kind {
         write_coding(map.key(key!("kind")), kind);
     }
@@ -450,7 +467,7 @@ fn write_order<S: Sink>(sink: &mut S, order: &Order, publish: &mut Publish<'_>) 
     }
     map.list(key!("tests"), tests, write_coding);
     if let Some(priority) = priority {
-        map.text(key!("priority"), priority.code());
+        map.code(key!("priority"), priority.code_listed());
     }
     map.opt_timestamp(key!("requested_at"), requested_at.as_ref());
     map.opt_text(key!("action"), action.as_ref());
@@ -499,12 +516,12 @@ fn write_result<S: Sink>(sink: &mut S, result: &LabResult, publish: &mut Publish
     map.list(key!("additional_values"), additional_values, write_value);
     map.opt_text(key!("raw_value"), raw_value.as_ref());
     map.list(key!("interpretation"), interpretation, |sink, flag| {
-        sink.text(flag.code());
+        write_code(sink, flag.code_listed());
     });
     if let Some(range) = reference_range {
         write_reference_range(map.key(key!("reference_range")), range);
     }
-    map.text(key!("status"), status.code());
+    map.code(key!("status"), status.code_listed());
     map.opt_text(key!("status_raw"), status_raw.as_ref());
     map.opt_timestamp(key!("observed_at"), observed_at.as_ref());
     map.opt_timestamp(key!("analyzed_at"), analyzed_at.as_ref());
@@ -596,7 +613,7 @@ fn write_value<S: Sink>(sink: &mut S, value: &ResultValue) {
         }
         ResultValue::Absent { reason, text } => {
             map.key(kind).clean_text(b"absent");
-            map.text(key!("reason"), reason.code());
+            map.code(key!("reason"), reason.code_listed());
             map.opt_text(key!("text"), text.as_ref());
         }
         ResultValue::Attachment {
@@ -688,7 +705,7 @@ fn write_substance<S: Sink>(sink: &mut S, substance: &SubstanceLot) {
     } = substance;
     let mut map = Map::new(sink);
     if let Some(kind) = kind {
-        map.text(key!("kind"), kind.code());
+        map.code(key!("kind"), kind.code_listed());
     }
     if let Some(material) = material {
         write_coding(map.key(key!("material")), material);
@@ -713,7 +730,7 @@ fn write_provenance<S: Sink>(sink: &mut S, provenance: &Provenance) {
         warnings,
     } = provenance;
     let mut map = Map::new(sink);
-    map.text(key!("protocol"), protocol.code());
+    map.code(key!("protocol"), protocol.code_listed());
     map.opt_text(key!("version"), version.as_ref());
     map.opt_text(key!("message_id"), message_id.as_ref());
     map.opt_text(key!("sender"), sender.as_ref());
