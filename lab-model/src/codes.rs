@@ -88,9 +88,13 @@ macro_rules! open_code_enum {
             }
 
             fn listed(&self) -> Option<Self> {
-                match self.code() {
-                    $($code => Some(Self::$variant),)+
-                    _ => None,
+                match self {
+                    // A listed variant is itself: no string comparison.
+                    $(Self::$variant => Some(Self::$variant),)+
+                    Self::Other(_) => match self.code() {
+                        $($code => Some(Self::$variant),)+
+                        _ => None,
+                    },
                 }
             }
 
@@ -689,6 +693,11 @@ mod tests {
         assert!(Interpretation::Other("HH".into()).is_critical());
         assert!(Interpretation::Other("HH".into()).is_known());
         assert_ne!(Interpretation::Low, Interpretation::CriticalLow);
+        // The listed variant and `Other` with its code answer alike.
+        for status in [ResultStatus::Preliminary, ResultStatus::Other("P".into())] {
+            assert!(status.is_preliminary() && !status.is_final() && status.is_known());
+        }
+        assert!(!ResultStatus::Other("p".into()).is_preliminary());
     }
 
     #[test]
