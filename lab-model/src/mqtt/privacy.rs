@@ -366,16 +366,26 @@ impl TokenList {
 
     /// Appends the token of `digest` (see [`Token::of_digest`]).
     pub(crate) fn push_digest(&mut self, prefix: Prefix, digest: [u64; 2]) {
-        if self.spilled.is_empty() {
-            if let (Some(slot), Some(seen)) = (
+        if self.spilled.is_empty()
+            && let (Some(slot), Some(seen)) = (
                 self.inline.get_mut(self.len),
                 self.digests.get_mut(self.len),
-            ) {
-                slot.set_digest(prefix, digest);
-                *seen = digest;
-                self.len += 1;
-                return;
-            }
+            )
+        {
+            slot.set_digest(prefix, digest);
+            *seen = digest;
+            self.len += 1;
+            return;
+        }
+        self.push_spilled(prefix, digest);
+    }
+
+    /// [`Self::push_digest`] past the inline ones: out of line, so the inline path
+    /// calls nothing and saves no registers.
+    #[cold]
+    #[inline(never)]
+    fn push_spilled(&mut self, prefix: Prefix, digest: [u64; 2]) {
+        if self.spilled.is_empty() {
             self.spilled.extend_from_slice(&self.inline);
             self.spilled_digests.extend_from_slice(&self.digests);
         }
@@ -674,6 +684,23 @@ fn pseudonym(tokens: &Tokenizer, prefix: Prefix, id: &Identifier) -> Identifier 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_lists_keep_every_token_in_order_past_the_inline_ones() {
+        let mut list = TokenList::new();
+        let digests: Vec<[u64; 2]> = (0..3 * TokenList::INLINE as u64)
+            .map(|n| [n.wrapping_mul(0x9e37_79b9_7f4a_7c15), !n])
+            .collect();
+        for (count, &digest) in digests.iter().enumerate() {
+            assert!(!list.contains_digest(digest));
+            list.push_digest(prefix::RESULT, digest);
+            assert_eq!(list.as_slice().len(), count + 1);
+            for (token, &digest) in list.as_slice().iter().zip(&digests) {
+                assert!(*token == Token::of_digest(prefix::RESULT, digest));
+                assert!(list.contains_digest(digest));
+            }
+        }
+    }
 
     #[test]
     fn base32_matches_rfc_4648_test_vectors() {
