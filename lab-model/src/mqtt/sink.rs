@@ -78,7 +78,8 @@ pub(super) trait Sink {
     /// Text as its UTF-8 bytes (which may need JSON escapes).
     fn text_bytes(&mut self, text: &[u8]);
     /// Text that no JSON string escape applies to (printable ASCII without `"`
-    /// or `\`), by construction of its type: tokens, slugs, timestamps.
+    /// or `\`), by construction of its type: tokens, slugs, timestamps, decimals,
+    /// the listed codes of a code table.
     fn clean_text(&mut self, text: &[u8]);
     /// A token (ASCII, no JSON escapes).
     fn token(&mut self, token: &Token);
