@@ -57,10 +57,7 @@ macro_rules! open_code_enum {
             /// The wire code.
             #[must_use]
             pub fn code(&self) -> &str {
-                match self {
-                    $(Self::$variant => $code,)+
-                    Self::Other(code) => code,
-                }
+                self.code_listed().0
             }
 
             /// The code, and whether it is one of this table's own (`'static`)
@@ -68,7 +65,6 @@ macro_rules! open_code_enum {
             /// check for those (a test holds every listed code to printable ASCII
             /// without `"` or `\`).
             #[inline]
-            #[allow(dead_code, reason = "only the tables the results writer prints use it")]
             pub(crate) fn code_listed(&self) -> (&str, bool) {
                 match self {
                     $(Self::$variant => ($code, true),)+
@@ -76,8 +72,6 @@ macro_rules! open_code_enum {
                 }
             }
 
-            /// The listed variant with this value's code, also when it was built as
-            /// `Other` with a listed code; `None` for unlisted codes. Never allocates.
             /// The wire code when it is one of [`Self::KNOWN`], as a `'static` string.
             #[must_use]
             pub fn known_code(&self) -> Option<&'static str> {
@@ -87,6 +81,8 @@ macro_rules! open_code_enum {
                 }
             }
 
+            /// The listed variant with this value's code, also when it was built as
+            /// `Other` with a listed code; `None` for unlisted codes. Never allocates.
             fn listed(&self) -> Option<Self> {
                 match self {
                     // A listed variant is itself: no string comparison.
