@@ -36,6 +36,10 @@ impl ShortText {
     /// The longest short text.
     pub(super) const MAX: usize = 16;
 
+    /// The room a write takes: the head, the text and the tail as three whole
+    /// words, cut to length after.
+    pub(super) const ROOM: usize = 24;
+
     /// The words of `bytes` and whether one of its bytes needs a JSON escape;
     /// `None` when it is longer than [`Self::MAX`].
     #[inline(always)]
@@ -112,8 +116,8 @@ impl ShortText {
         // the 8-byte stores and stall. The room is made (zeroed) in one step, so
         // the capacity is checked once, not per word.
         let start = out.len();
-        out.extend_from_slice(&[0; 24]);
-        if let Some(room) = out.last_chunk_mut::<24>() {
+        out.extend_from_slice(&[0; Self::ROOM]);
+        if let Some(room) = out.last_chunk_mut::<{ Self::ROOM }>() {
             for (chunk, word) in room.as_chunks_mut::<8>().0.iter_mut().zip(words) {
                 *chunk = word.to_le_bytes();
             }
@@ -142,7 +146,7 @@ impl ShortText {
 /// nothing and needs no saved registers.
 #[inline(always)]
 pub(super) fn has_short_room(out: &Vec<u8>) -> bool {
-    out.capacity() - out.len() >= 24
+    out.capacity() - out.len() >= ShortText::ROOM
 }
 
 /// Appends a text of 16 to 48 bytes (tokens, message ids, timestamps) as two or
